@@ -1,0 +1,390 @@
+"""The payload constants and the YAML config file that overrides them.
+
+The module-level constants are the defaults and the one source of truth: the
+factory, the bulk engine, the validator and the CLI all read them through
+:func:`current`, which returns the active :class:`Config`. A config file (given to
+:func:`configure`, ``bookslot-data --config``, ``pytest --bookslot-config`` or the
+``BOOKSLOT_CONFIG`` environment variable) replaces some of them::
+
+    email_domains: [mailinator.com, yopmail.com]
+    payers: [Aetna Health, Humana]
+    phone: "1234567890"
+    zip: "20678"
+    verification_code: "123456"
+    contact_methods: [Text, Email, Call]
+    zip_distances: ["25", "50", "75", "100"]
+    age_bands: {default: [18, 85], young: [18, 30], senior: [65, 90]}
+    id_formats: {idNumber: "INS-#####", GroupNumber: "GRP-####"}
+    locations: ["20678", "10001"]
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from factories.errors import ConfigError
+
+__all__ = [
+    "AGE_BANDS",
+    "ALLOWED_EMAIL_DOMAINS",
+    "CONTACT_METHODS",
+    "FIELDS",
+    "GROUP_NUMBER_FORMAT",
+    "ID_NUMBER_FORMAT",
+    "LOCATIONS",
+    "PAYERS",
+    "STATIC_PHONE",
+    "STATIC_VERIFICATION_CODE",
+    "STATIC_ZIP",
+    "ZIP_DISTANCES",
+    "AgeBands",
+    "Config",
+    "configure",
+    "current",
+    "load_config",
+]
+
+#: The 13 payload keys, in the order the booking API and the data files use.
+FIELDS: tuple[str, ...] = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone_number",
+    "zip",
+    "contact_method",
+    "verification_code",
+    "zip_distance",
+    "dob",
+    "MemberName",
+    "idNumber",
+    "GroupNumber",
+    "PayerName",
+)
+
+# Disposable-inbox domains: nothing sent to them reaches a real person.
+ALLOWED_EMAIL_DOMAINS: tuple[str, ...] = ("mailinator.com", "yopmail.com")
+PAYERS: tuple[str, ...] = (
+    "Aetna Health",
+    "Blue Cross Blue Shield",
+    "Cigna Healthcare",
+    "UnitedHealthcare",
+    "Humana",
+)
+STATIC_PHONE = "1234567890"
+STATIC_ZIP = "20678"
+STATIC_VERIFICATION_CODE = "123456"
+CONTACT_METHODS: tuple[str, ...] = ("Text", "Email", "Call")
+ZIP_DISTANCES: tuple[str, ...] = ("25", "50", "75", "100")
+#: ``#`` stands for one digit. A letter prefix keeps ids from looking like real ones (or SSNs).
+ID_NUMBER_FORMAT = "INS-#####"
+GROUP_NUMBER_FORMAT = "GRP-####"
+#: Booking locations: real, residential ZIPs of the service areas (Prince Frederick MD,
+#: New York, Chicago, Atlanta, San Francisco, Dallas, Seattle, Miami).
+LOCATIONS: tuple[str, ...] = (
+    "20678",
+    "10001",
+    "60614",
+    "30303",
+    "94110",
+    "75201",
+    "98101",
+    "33130",
+)
+
+#: Oldest age the validator accepts in a data file.
+MAX_AGE = 120
+
+
+@dataclass(frozen=True)
+class AgeBands:
+    """Inclusive age ranges, in whole years on the reference date."""
+
+    default: tuple[int, int] = (18, 85)
+    young: tuple[int, int] = (18, 30)
+    senior: tuple[int, int] = (65, 90)
+
+
+AGE_BANDS = AgeBands()
+
+
+@dataclass(frozen=True)
+class Config:
+    """The constants that drive generation and validation.
+
+    Frozen and hashable, so tables derived from it can be cached and it can be sent
+    to worker processes.
+    """
+
+    email_domains: tuple[str, ...] = ALLOWED_EMAIL_DOMAINS
+    payers: tuple[str, ...] = PAYERS
+    phone: str = STATIC_PHONE
+    zip: str = STATIC_ZIP
+    verification_code: str = STATIC_VERIFICATION_CODE
+    contact_methods: tuple[str, ...] = CONTACT_METHODS
+    zip_distances: tuple[str, ...] = ZIP_DISTANCES
+    age_bands: AgeBands = field(default_factory=AgeBands)
+    id_number_format: str = ID_NUMBER_FORMAT
+    group_number_format: str = GROUP_NUMBER_FORMAT
+    locations: tuple[str, ...] = LOCATIONS
+    #: Where the config came from, for error messages ("<defaults>" or a path).
+    source: str = field(default="<defaults>", compare=False)
+
+
+DEFAULT = Config()
+
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_ID_FORMAT_RE = re.compile(r"^[A-Z][A-Z0-9]*-?#{1,12}$")
+_TEXT_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
+
+_current: Config | None = None
+
+
+def current() -> Config:
+    """Return the active config.
+
+    On first use, a file named by the ``BOOKSLOT_CONFIG`` environment variable is
+    loaded; otherwise the defaults apply.
+
+    Raises:
+        ConfigError: ``BOOKSLOT_CONFIG`` names a missing or invalid file.
+    """
+    global _current
+    if _current is None:
+        env = os.environ.get("BOOKSLOT_CONFIG")
+        _current = load_config(env) if env else DEFAULT
+    return _current
+
+
+def configure(source: str | os.PathLike[str] | Mapping[str, Any] | Config | None) -> Config:
+    """Make a config file, mapping or :class:`Config` the active config.
+
+    Args:
+        source: A YAML file path, a mapping with the file's keys, a ``Config``, or
+            ``None`` to go back to the defaults (ignoring ``BOOKSLOT_CONFIG``).
+
+    Returns:
+        The config now active.
+
+    Raises:
+        ConfigError: The file or mapping is invalid; the active config is unchanged.
+    """
+    global _current
+    if source is None:
+        new = DEFAULT
+    elif isinstance(source, Config):
+        new = source
+    elif isinstance(source, Mapping):
+        new = from_mapping(source, source_name="<mapping>")
+    else:
+        new = load_config(source)
+    _current = new
+    return new
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a YAML config file.
+
+    Raises:
+        ConfigError: The file is missing, unreadable, not YAML, holds a YAML tag,
+            or has an unknown key or a bad value. The message names the file and key.
+    """
+    import yaml  # deferred: most runs never read a config file
+
+    name = os.fspath(path)
+    try:
+        text = Path(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {name!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {name!r} cannot be read: {exc}") from None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load(text, Loader=loader)
+    except yaml.constructor.ConstructorError as exc:
+        raise ConfigError(
+            f"config file {name!r}: YAML tags are not allowed ({_first_line(exc)})"
+        ) from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise ConfigError(f"config file {name!r} is not valid YAML: {_first_line(exc)}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            f"config file {name!r}: expected a mapping of keys, got {type(data).__name__}"
+        )
+    return from_mapping(data, source_name=name)
+
+
+def _first_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
+
+
+_KEYS = (
+    "email_domains",
+    "payers",
+    "phone",
+    "zip",
+    "verification_code",
+    "contact_methods",
+    "zip_distances",
+    "age_bands",
+    "id_formats",
+    "locations",
+)
+
+
+def from_mapping(data: Mapping[str, Any], *, source_name: str = "<mapping>") -> Config:
+    """Build a validated :class:`Config` from a mapping with the config file's keys.
+
+    Raises:
+        ConfigError: An unknown key (with the closest known key suggested) or a bad value.
+    """
+    checker = _Checker(source_name)
+    changes: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in _KEYS:
+            hint = difflib.get_close_matches(str(key), _KEYS, n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            raise checker.error(
+                str(key), f"is not a known key{suggestion} Known keys: {', '.join(_KEYS)}"
+            )
+        if key == "email_domains":
+            changes[key] = checker.strings(key, value, _DOMAIN_RE, "lowercase domain names")
+        elif key in ("payers", "contact_methods"):
+            changes[key] = checker.strings(key, value, _TEXT_RE, "non-empty one-line strings")
+        elif key == "zip_distances":
+            changes[key] = checker.distances(key, value)
+        elif key == "phone":
+            changes[key] = checker.digits(key, value, exact=10)
+        elif key == "verification_code":
+            changes[key] = checker.digits(key, value)
+        elif key == "zip":
+            changes[key] = checker.zip_code(key, value)
+        elif key == "locations":
+            changes[key] = checker.zip_list(key, value)
+        elif key == "age_bands":
+            changes[key] = checker.age_bands(key, value)
+        else:  # id_formats
+            changes.update(checker.id_formats(key, value))
+    return replace(DEFAULT, source=source_name, **changes)
+
+
+class _Checker:
+    """Validates config values; every error names the source and the key."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def error(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"config {self.source!r}: key {key!r} {problem}")
+
+    def _list(self, key: str, value: Any) -> list[Any]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise self.error(key, f"is {_describe(value)}; expected a list of strings")
+        if not value:
+            raise self.error(key, "is an empty list; expected at least one value")
+        return list(value)
+
+    def strings(self, key: str, value: Any, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+        items = self._list(key, value)
+        for item in items:
+            if not isinstance(item, str) or not pattern.match(item):
+                raise self.error(key, f"has {_describe(item)}; expected {what}")
+        if len(set(items)) != len(items):
+            raise self.error(key, "has repeated values; expected each value once")
+        return tuple(items)
+
+    def distances(self, key: str, value: Any) -> tuple[str, ...]:
+        items = self._list(key, value)
+        out = []
+        for item in items:
+            text = str(item) if isinstance(item, int) and not isinstance(item, bool) else item
+            if not isinstance(text, str) or not re.fullmatch(r"[1-9][0-9]{0,3}", text):
+                raise self.error(key, f"has {_describe(item)}; expected whole miles from 1 to 9999")
+            out.append(text)
+        if len(set(out)) != len(out):
+            raise self.error(key, "has repeated values; expected each distance once")
+        return tuple(out)
+
+    def digits(self, key: str, value: Any, exact: int | None = None) -> str:
+        expected = f"a string of {exact} digits" if exact else "a string of 1 to 12 digits"
+        if not isinstance(value, str) or not value.isascii() or not value.isdigit():
+            raise self.error(key, f"is {_describe(value)}; expected {expected}")
+        if (exact and len(value) != exact) or not 1 <= len(value) <= 12:
+            raise self.error(key, f"is {value!r}; expected {expected}")
+        return value
+
+    def zip_code(self, key: str, value: Any) -> str:
+        import zipcodes  # deferred: the ZIP data set is large
+
+        if not isinstance(value, str) or not re.fullmatch(r"[0-9]{5}", value):
+            raise self.error(key, f"is {_describe(value)}; expected a 5-digit ZIP code string")
+        if not zipcodes.is_real(value):  # type: ignore[no-untyped-call]  # untyped library
+            raise self.error(key, f"is {value!r}, which is not a real US ZIP code")
+        return value
+
+    def zip_list(self, key: str, value: Any) -> tuple[str, ...]:
+        items = self._list(key, value)
+        zips = tuple(self.zip_code(key, item) for item in items)
+        if len(set(zips)) != len(zips):
+            raise self.error(key, "has repeated ZIP codes; expected each location once")
+        return zips
+
+    def age_bands(self, key: str, value: Any) -> AgeBands:
+        if not isinstance(value, Mapping):
+            raise self.error(key, f"is {_describe(value)}; expected a mapping of [min, max] bands")
+        names = [f.name for f in fields(AgeBands)]
+        bands: dict[str, tuple[int, int]] = {}
+        for name, band in value.items():
+            if name not in names:
+                hint = difflib.get_close_matches(str(name), names, n=1)
+                suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+                raise self.error(f"{key}.{name}", f"is not a known band{suggestion}")
+            if (
+                not isinstance(band, (list, tuple))
+                or len(band) != 2
+                or not all(isinstance(a, int) and not isinstance(a, bool) for a in band)
+            ):
+                raise self.error(f"{key}.{name}", f"is {_describe(band)}; expected [min, max] ages")
+            low, high = band
+            if not 0 <= low <= high <= MAX_AGE:
+                raise self.error(
+                    f"{key}.{name}",
+                    f"is [{low}, {high}]; expected 0 <= min <= max <= {MAX_AGE}",
+                )
+            bands[str(name)] = (low, high)
+        return replace(AgeBands(), **bands)
+
+    def id_formats(self, key: str, value: Any) -> dict[str, str]:
+        names = {"idNumber": "id_number_format", "GroupNumber": "group_number_format"}
+        if not isinstance(value, Mapping):
+            raise self.error(key, f"is {_describe(value)}; expected a mapping")
+        out = {}
+        for name, fmt in value.items():
+            if name not in names:
+                hint = difflib.get_close_matches(str(name), list(names), n=1)
+                suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+                raise self.error(f"{key}.{name}", f"is not a known id field{suggestion}")
+            if not isinstance(fmt, str) or not _ID_FORMAT_RE.match(fmt):
+                raise self.error(
+                    f"{key}.{name}",
+                    f"is {_describe(fmt)}; expected an uppercase letter prefix and 1 to 12 "
+                    "'#' digits, like 'INS-#####'",
+                )
+            out[names[name]] = fmt
+        return out
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    return f"a {type(value).__name__}"

@@ -1,0 +1,172 @@
+"""The one place that owns randomness and the reference date.
+
+Every draw of the factory comes from :data:`RANDOM`, a private
+:class:`random.Random`; nothing reads the global ``random`` module, Faker's shared
+generator or factory_boy's ``randgen``. pytest-randomly reseeds those around every
+test, and it can do so without changing or breaking our data.
+
+:func:`seed` makes what follows reproducible: it reseeds :data:`RANDOM`, restarts
+the email and location counters, resets factory sequences (through the callbacks
+registered with :func:`on_seed`) and also reseeds factory_boy's shared random, so
+``factory.Faker`` fields that users add in subclasses follow the same seed.
+
+Without a call to :func:`seed`, a random seed is drawn at import, so unseeded runs
+differ and do not reuse emails already registered on a shared test server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import random
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+
+from factories.errors import VariantError
+
+__all__ = [
+    "RANDOM",
+    "current_seed",
+    "derive",
+    "email_tag",
+    "next_email_number",
+    "next_location_index",
+    "on_seed",
+    "reference_date",
+    "seed",
+    "seeded",
+    "set_reference_date",
+]
+
+#: The random source of every draw the factory makes.
+RANDOM = random.Random()
+
+_TAG_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+#: Width of the email stream tag: 7 base-36 characters hold 36 bits of the seed.
+TAG_WIDTH = 7
+_MAX_SEED = 2**64
+
+_seed = 0
+_tag = ""
+_emails: Iterator[int] = itertools.count(1)
+_locations: Iterator[int] = itertools.count(0)
+_callbacks: list[Callable[[], None]] = []
+_reference_date: date | None = None
+
+
+def derive(seed: int, *keys: object) -> int:
+    """Derive a 64-bit seed from a seed and keys, stably across processes and runs.
+
+    Python's ``hash()`` is salted per process, so a cryptographic hash of the keys'
+    text is used instead.
+
+    >>> derive(1, "tests/test_a.py::test_b") == derive(1, "tests/test_a.py::test_b")
+    True
+    """
+    text = "\x1f".join(str(part) for part in (seed, *keys))
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+def email_tag(seed: int, *keys: object) -> str:
+    """Return the fixed-width stream tag that makes emails of different seeds differ.
+
+    >>> len(email_tag(42))
+    7
+    """
+    value = derive(seed, "email", *keys) % len(_TAG_ALPHABET) ** TAG_WIDTH
+    chars = []
+    for _ in range(TAG_WIDTH):
+        value, digit = divmod(value, len(_TAG_ALPHABET))
+        chars.append(_TAG_ALPHABET[digit])
+    return "".join(reversed(chars))
+
+
+def check_seed(value: object) -> int:
+    """Return ``value`` as a seed, or raise :class:`VariantError` if it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise VariantError(f"seed {value!r} is not an integer; expected a whole number >= 0")
+    if not 0 <= value < _MAX_SEED:
+        raise VariantError(f"seed {value} is out of range; expected 0 <= seed < 2**64")
+    return value
+
+
+def seed(value: int) -> None:
+    """Make all data generated from now on reproducible.
+
+    The same seed gives the same payloads in any process, whatever was generated
+    before: the random source, the email and location counters and factory
+    sequences all restart.
+
+    Args:
+        value: A whole number from 0 to 2**64 - 1.
+
+    Raises:
+        VariantError: ``value`` is not such a number.
+    """
+    global _seed, _tag, _emails, _locations
+    _seed = check_seed(value)
+    RANDOM.seed(_seed)
+    _tag = email_tag(_seed)
+    _emails = itertools.count(1)
+    _locations = itertools.count(0)
+    import factory.random  # deferred: keeps this module importable without side effects
+
+    # Users' own factory.Faker / fuzzy fields in subclasses follow our seed too.
+    factory.random.reseed_random(derive(_seed, "factory_boy"))  # type: ignore[no-untyped-call]
+    for callback in _callbacks:
+        callback()
+
+
+def current_seed() -> int:
+    """Return the seed in force (drawn at random at import if none was set)."""
+    return _seed
+
+
+@contextmanager
+def seeded(value: int) -> Iterator[None]:
+    """Run a block with ``seed(value)`` and restore the previous stream afterwards.
+
+    Useful for data of a wider scope (a module fixture, say) that must not depend
+    on which test ran first.
+    """
+    global _seed, _tag, _emails, _locations
+    saved = (_seed, _tag, _emails, _locations, RANDOM.getstate())
+    seed(value)
+    try:
+        yield
+    finally:
+        _seed, _tag, _emails, _locations, state = saved
+        RANDOM.setstate(state)
+
+
+def on_seed(callback: Callable[[], None]) -> None:
+    """Register a callback run by every :func:`seed`, e.g. to reset a sequence."""
+    _callbacks.append(callback)
+
+
+def next_email_number() -> tuple[str, int]:
+    """Return the stream tag and the next email number of this stream."""
+    return _tag, next(_emails)
+
+
+def next_location_index() -> int:
+    """Return the next position in the booking-location cycle."""
+    return next(_locations)
+
+
+def set_reference_date(value: date | None) -> None:
+    """Fix the date that ages are computed on (``None``: today, read at each draw)."""
+    global _reference_date
+    if value is not None and not isinstance(value, date):
+        raise VariantError(f"reference date {value!r} is not a date")
+    _reference_date = value
+
+
+def reference_date() -> date:
+    """Return the fixed reference date, or today when none is set."""
+    return _reference_date if _reference_date is not None else date.today()
+
+
+seed(secrets.randbelow(2**63))
