@@ -25,6 +25,7 @@ from factories.errors import (
     PayloadError,
     VariantError,
 )
+from factories.rules import validate
 from factories.seeding import seed
 
 __all__ = [
@@ -44,4 +45,5 @@ __all__ = [
     "generate_bookslot_payload",
     "generate_bookslot_payload_with_options",
     "seed",
+    "validate",
 ]
