@@ -41,10 +41,12 @@ __all__ = [
     "IdFormat",
     "Tables",
     "age",
+    "area_codes",
     "birth_date_range",
     "birth_dates",
     "email",
     "email_slug",
+    "fictional_number",
     "fictional_phone",
     "near_choices",
     "tables",
@@ -277,21 +279,38 @@ def near_choices(
     return tuple(out)
 
 
-def fictional_phone(zip_code: str, rng: random.Random) -> str:
-    """Draw a fictional 10-digit number: an area code serving the ZIP, then 555-01XX.
+@cache
+def area_codes(zip_code: str) -> tuple[str, ...]:
+    """Return the telephone area codes that serve a ZIP.
+
+    A few real ZIPs list none; they get the area codes of their state's first
+    residential ZIP.
+    """
+    place = locations.lookup(zip_code)
+    if place.area_codes:
+        return place.area_codes
+    return locations.lookup(zip_pool(place.state)[0]).area_codes
+
+
+def fictional_number(area_code: str, line: int) -> str:
+    """Return the 10-digit number ``area_code``-555-01``line`` (``line`` from 0 to 99).
 
     555-0100 to 555-0199 is the range NANPA reserves for fiction, so the number
     never rings a real person.
 
+    >>> fictional_number("301", 7)
+    '3015550107'
+    """
+    return f"{area_code}55501{line:02d}"
+
+
+def fictional_phone(zip_code: str, rng: random.Random) -> str:
+    """Draw a fictional number with an area code that serves the ZIP.
+
     >>> fictional_phone("20678", random.Random(0))[3:8]
     '55501'
     """
-    area_codes = locations.lookup(zip_code).area_codes
-    if not area_codes:
-        # A few real ZIPs have no area code listed: use one of their state.
-        state = locations.lookup(zip_code).state
-        area_codes = locations.lookup(zip_pool(state)[0]).area_codes
-    return f"{rng.choice(area_codes)}55501{rng.randrange(100):02d}"
+    return fictional_number(rng.choice(area_codes(zip_code)), rng.randrange(100))
 
 
 # --- variants ----------------------------------------------------------------------

@@ -1,0 +1,238 @@
+"""The bulk engine: validity, determinism across workers and blocks, distributions."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date
+
+import orjson
+import pytest
+from faker.providers.person.en_US import Provider as FakerPerson
+
+from factories import FIELDS, BookslotPayloadFactory, bulk, configure, seed, validate
+from factories.errors import VariantError
+from factories.providers import age
+
+AS_OF = date(2026, 11, 29)
+
+VARIANTS = [
+    {},
+    {"young": True},
+    {"senior": True},
+    {"dynamic_zip": True},
+    {"dynamic_location": True},
+    {"dynamic_phone": True},
+    {"state": "TX"},
+    {"near": "20678"},
+    {"near": "10001", "state": "NJ", "dynamic_phone": True},
+    {"senior": True, "dynamic_zip": True, "dynamic_phone": True},
+]
+
+
+def _jsonl(records: Sequence[dict[str, str]], first: bool) -> bytes:
+    # Module level, so worker processes can unpickle it.
+    return b"".join(orjson.dumps(record) + b"\n" for record in records)
+
+
+@pytest.mark.parametrize("variants", VARIANTS, ids=lambda v: ",".join(v) or "default")
+def test_every_variant_gives_valid_payloads(variants: dict[str, object]) -> None:
+    records = bulk.block(11, 0, count=2_000, as_of=AS_OF, **variants)
+    assert len(records) == 2_000
+    for record in records:
+        assert tuple(record) == FIELDS
+        validate(record, as_of=AS_OF)
+
+
+def test_variant_rules_hold_in_bulk() -> None:
+    senior = bulk.block(3, 1, count=1_000, as_of=AS_OF, senior=True)
+    assert all(65 <= _age(r["dob"]) <= 90 for r in senior)
+    young = bulk.block(3, 1, count=1_000, as_of=AS_OF, young=True)
+    assert all(18 <= _age(r["dob"]) <= 30 for r in young)
+    locations = bulk.block(3, 0, count=16, as_of=AS_OF, dynamic_location=True)
+    from factories.config import LOCATIONS
+
+    assert [r["zip"] for r in locations] == list(LOCATIONS) * 2
+    phones = bulk.block(3, 0, count=500, as_of=AS_OF, dynamic_phone=True, state="CA")
+    assert all(5550100 <= int(r["phone_number"][3:]) <= 5550199 for r in phones)
+
+
+def _age(dob: str) -> int:
+    month, day, year = map(int, dob.split("/"))
+    return age(date(year, month, day), AS_OF)
+
+
+def test_config_is_followed(tmp_path: object) -> None:
+    try:
+        cfg = configure({"payers": ["Only Payer"], "id_formats": {"idNumber": "MEM-########"}})
+        records = bulk.block(1, 0, count=300, as_of=AS_OF)
+        assert {r["PayerName"] for r in records} == {"Only Payer"}
+        assert all(r["idNumber"].startswith("MEM-") and len(r["idNumber"]) == 12 for r in records)
+        for record in records:
+            validate(record, as_of=AS_OF, cfg=cfg)
+    finally:
+        configure(None)
+
+
+def test_block_alone_equals_block_in_full_run() -> None:
+    job = bulk.Job.make(99, as_of=AS_OF, dynamic_zip=True)
+    full = list(bulk.blocks(job, 3 * bulk.BLOCK_SIZE + 17))
+    assert [len(b) for b in full] == [bulk.BLOCK_SIZE] * 3 + [17]
+    assert bulk.block(99, 2, as_of=AS_OF, dynamic_zip=True) == full[2]
+    assert bulk.block(99, 3, count=17, as_of=AS_OF, dynamic_zip=True) == full[3]
+
+
+def test_a_short_run_is_a_prefix_of_a_long_one() -> None:
+    job = bulk.Job.make(5, as_of=AS_OF, near="20678", dynamic_phone=True)
+    short = [r for b in bulk.blocks(job, 25) for r in b]
+    long = [r for b in bulk.blocks(job, 12_000) for r in b]
+    assert short == long[:25]
+
+
+def test_same_bytes_with_one_two_and_three_workers() -> None:
+    job = bulk.Job.make(2026, as_of=AS_OF, dynamic_phone=True, dynamic_zip=True)
+    count = 4 * bulk.BLOCK_SIZE + 123
+    outputs = {
+        workers: b"".join(bulk.encoded_blocks(job, count, _jsonl, workers=workers))
+        for workers in (1, 2, 3)
+    }
+    assert outputs[1] == outputs[2] == outputs[3]
+    assert outputs[1].count(b"\n") == count
+
+
+def test_different_seeds_differ_and_same_seed_repeats() -> None:
+    assert bulk.block(1, 0, count=50) != bulk.block(2, 0, count=50)
+    assert bulk.block(1, 0, count=50, as_of=AS_OF) == bulk.block(1, 0, count=50, as_of=AS_OF)
+
+
+@pytest.mark.slow
+def test_emails_unique_over_a_million_records() -> None:
+    job = bulk.Job.make(7, as_of=AS_OF)
+    emails: set[str] = set()
+    count = 0
+    for records in bulk.blocks(job, 1_000_000):
+        emails.update(r["email"] for r in records)
+        count += len(records)
+    assert count == 1_000_000
+    assert len(emails) == count
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"young": True, "senior": True}, "exclude each other"),
+        ({"state": "ZZ"}, "'ZZ'"),
+        ({"dynamic_location": True, "near": "20678"}, "dynamic_location"),
+        ({"near": "00000"}, "'00000'"),
+        ({"young": "yes"}, "young='yes'"),
+    ],
+)
+def test_bad_variants_fail_before_any_block(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(VariantError, match=message):
+        bulk.Job.make(1, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("number", "count"), [(-1, 10), (0, -1), (0, bulk.BLOCK_SIZE + 1), ("0", 1), (0, 1.5)]
+)
+def test_bad_block_arguments(number: object, count: object) -> None:
+    with pytest.raises(VariantError):
+        bulk.block(1, number, count=count)  # type: ignore[arg-type]
+
+
+def test_bad_counts_and_seeds() -> None:
+    job = bulk.Job.make(1)
+    with pytest.raises(VariantError, match="count"):
+        list(bulk.blocks(job, -5))
+    with pytest.raises(VariantError, match="count"):
+        list(bulk.blocks(job, bulk.MAX_COUNT + 1))
+    with pytest.raises(VariantError, match="seed"):
+        bulk.Job.make("7")  # type: ignore[arg-type]
+
+
+# --- distributions: the bulk engine and the factory draw alike ---------------------
+
+# Upper 0.1% points of the chi-square distribution: a fixed-seed test that fails only
+# when the distributions really differ.
+
+
+def _chi2_critical(df: int, z: float = 3.090) -> float:
+    # Wilson-Hilferty approximation of the chi-square quantile (z of p = 0.001).
+    return df * (1 - 2 / (9 * df) + z * math.sqrt(2 / (9 * df))) ** 3
+
+
+def _homogeneity(a: Counter[str], b: Counter[str]) -> tuple[float, int]:
+    """Two-sample chi-square statistic and its degrees of freedom."""
+    keys = sorted(set(a) | set(b))
+    na, nb = sum(a.values()), sum(b.values())
+    stat = 0.0
+    for key in keys:
+        total = a[key] + b[key]
+        for observed, n in ((a[key], na), (b[key], nb)):
+            expected = total * n / (na + nb)
+            stat += (observed - expected) ** 2 / expected
+    return stat, len(keys) - 1
+
+
+@pytest.fixture(scope="module")
+def samples() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    seed(314)
+    factory = BookslotPayloadFactory.build_batch(8_000, as_of=AS_OF)
+    job = bulk.Job.make(314, as_of=AS_OF)
+    engine = [r for b in bulk.blocks(job, 40_000) for r in b]
+    return factory, engine
+
+
+@pytest.mark.parametrize("field", ["PayerName", "contact_method", "zip_distance", "age"])
+def test_factory_and_bulk_agree_in_distribution(
+    samples: tuple[list[dict[str, str]], list[dict[str, str]]], field: str
+) -> None:
+    def values(records: list[dict[str, str]]) -> Counter[str]:
+        if field == "age":
+            return Counter(str(_age(r["dob"]) // 5) for r in records)
+        return Counter(r[field] for r in records)
+
+    factory, engine = samples
+    stat, df = _homogeneity(values(factory), values(engine))
+    assert df >= 1
+    assert stat < _chi2_critical(df), (field, stat, df)
+
+
+def test_chi_square_check_detects_a_real_difference() -> None:
+    # The check above must be able to fail: a skewed sample is caught.
+    skewed = Counter({"a": 700, "b": 300})
+    fair = Counter({"a": 500, "b": 500})
+    stat, df = _homogeneity(skewed, fair)
+    assert stat > _chi2_critical(df)
+
+
+def test_first_names_follow_fakers_weights() -> None:
+    records = [r for b in bulk.blocks(bulk.Job.make(8, as_of=AS_OF), 60_000) for r in b]
+    observed = Counter(r["first_name"] for r in records)
+    # Faker's own table, not ours: the weights the engine must follow.
+    weights = dict(FakerPerson.first_names)
+    total_weight = sum(weights.values())
+    top = sorted(weights, key=weights.__getitem__, reverse=True)[:25]
+    stat = 0.0
+    rest_expected = len(records)
+    rest_observed = len(records)
+    for name in top:
+        expected = len(records) * weights[name] / total_weight
+        stat += (observed[name] - expected) ** 2 / expected
+        rest_expected -= expected
+        rest_observed -= observed[name]
+    stat += (rest_observed - rest_expected) ** 2 / rest_expected
+    assert stat < _chi2_critical(len(top))
+
+
+def test_ages_are_uniform_over_the_bands_days() -> None:
+    records = [
+        r for b in bulk.blocks(bulk.Job.make(12, as_of=AS_OF, young=True), 40_000) for r in b
+    ]
+    months = Counter(r["dob"][:2] for r in records)
+    assert set(months) == {f"{m:02d}" for m in range(1, 13)}
+    # Days per month over the 13-year band, so uniform-over-days means this share.
+    expected = {"02": 28.25 / 365.25, "04": 30 / 365.25, "01": 31 / 365.25}
+    for month, share in expected.items():
+        assert abs(months[month] / len(records) - share) < 0.006, month
