@@ -161,8 +161,7 @@ def _zip_distance(o: Any) -> str:
 def _dob(o: Any) -> str:
     as_of = providers.as_date(o.as_of) or seeding.reference_date()
     low, high = _tables().band("young" if o.young else "senior" if o.senior else "default")
-    table = providers.birth_dates(low, high, as_of)
-    return table[_RANDOM.randrange(len(table))]
+    return providers.birth_dates(low, high, as_of).one(_RANDOM)
 
 
 def _check_variants(params: dict[str, Any]) -> None:

@@ -155,7 +155,7 @@ def _columns(job: Job, number: int, count: int) -> dict[str, list[str]]:
     else:
         phones = [cfg.phone] * count
     low, high = tables.band(variants.band)
-    dobs = rng("dob").choices(providers.birth_dates(low, high, job.as_of), k=count)
+    dobs = providers.birth_dates(low, high, job.as_of).many(rng("dob"), count)
     return {
         "first_name": first,
         "last_name": last,

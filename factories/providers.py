@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from itertools import accumulate
 
 from factories import locations
@@ -37,6 +37,7 @@ from factories.errors import VariantError
 __all__ = [
     "FIRST_NAMES",
     "LAST_NAMES",
+    "BirthDates",
     "Choice",
     "IdFormat",
     "Tables",
@@ -213,17 +214,35 @@ def birth_date_range(low: int, high: int, as_of: date) -> tuple[date, date]:
     return earliest, latest
 
 
-@lru_cache(maxsize=32)
-def birth_dates(low: int, high: int, as_of: date) -> tuple[str, ...]:
-    """Return every birth date of the band as ``MM/DD/YYYY``, oldest first.
+class BirthDates:
+    """The birth dates of an age band on a reference date, drawn uniformly over its days."""
 
-    Drawing uniformly from this table draws uniformly over the band's days.
-    """
-    earliest, latest = birth_date_range(low, high, as_of)
-    first = earliest.toordinal()
-    return tuple(
-        date.fromordinal(n).strftime(DATE_FORMAT) for n in range(first, latest.toordinal() + 1)
-    )
+    def __init__(self, low: int, high: int, as_of: date) -> None:
+        earliest, latest = birth_date_range(low, high, as_of)
+        self.first = earliest.toordinal()
+        self.days = latest.toordinal() - self.first + 1
+
+    def one(self, rng: random.Random) -> str:
+        """Draw one date as ``MM/DD/YYYY`` (cheap: no table is built for a single draw)."""
+        return date.fromordinal(self.first + rng.randrange(self.days)).strftime(DATE_FORMAT)
+
+    @cached_property
+    def table(self) -> tuple[str, ...]:
+        """Every date of the band as ``MM/DD/YYYY``, oldest first."""
+        return tuple(
+            date.fromordinal(n).strftime(DATE_FORMAT)
+            for n in range(self.first, self.first + self.days)
+        )
+
+    def many(self, rng: random.Random, k: int) -> list[str]:
+        """Draw ``k`` dates (from the table, built on first use)."""
+        return rng.choices(self.table, k=k)
+
+
+@lru_cache(maxsize=32)
+def birth_dates(low: int, high: int, as_of: date) -> BirthDates:
+    """Return the (cached) birth-date sampler of an age band on a reference date."""
+    return BirthDates(low, high, as_of)
 
 
 # --- ZIPs and phones ---------------------------------------------------------------

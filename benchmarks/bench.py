@@ -1,0 +1,253 @@
+"""Benchmarks: our paths against peers, measured side by side in one run.
+
+Run with ``make bench`` (or ``python benchmarks/bench.py [--quick]``). Every figure
+is a ratio against a reference implementation written here and measured in the
+same run on the same machine, so the machine's speed cancels out.
+
+References:
+- naive factory_boy: the same 13 fields as ``factory.Faker`` declarations;
+- raw Faker: one ``Faker()`` and ``random.choice``, a plain function;
+- mimesis: an equivalent record from mimesis providers (generation only);
+- PyYAML: ``yaml.safe_dump`` (C emitter when available) of the same records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import factory
+import yaml
+from faker import Faker
+
+from factories import BookslotPayloadFactory, export, seed
+
+PAYERS = [
+    "Aetna Health",
+    "Blue Cross Blue Shield",
+    "Cigna Healthcare",
+    "UnitedHealthcare",
+    "Humana",
+]
+CLI = [sys.executable, "-m", "factories"]
+ROWS: list[tuple[str, str, str, str]] = []
+
+
+def rate(label: str, count: int, fn: Callable[[], object], repeat: int = 3) -> float:
+    """Best-of-``repeat`` records per second of ``fn``, which makes ``count`` records."""
+    best = float("inf")
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    per_second = count / best
+    print(f"  {label:<48} {per_second:>12,.0f} records/s", flush=True)
+    return per_second
+
+
+def at_least(name: str, value: float, goal: float) -> None:
+    """Record a ratio that must reach ``goal``."""
+    record(name, f"{value:.2f}x", f">= {goal:g}x", value >= goal)
+
+
+def record(name: str, measured: str, goal: str, ok: bool) -> None:
+    """Record one row of the summary table."""
+    ROWS.append((name, measured, goal, "met" if ok else "MISSED"))
+
+
+class NaiveFactory(factory.DictFactory):
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(
+        lambda o: f"{o.first_name}.{o.last_name}.{random.randrange(10**5)}@mailinator.com".lower()
+    )
+    phone_number = "1234567890"
+    zip = "20678"
+    contact_method = factory.Faker("random_element", elements=("Text", "Email", "Call"))
+    verification_code = "123456"
+    zip_distance = factory.Faker("random_element", elements=("25", "50", "75", "100"))
+    dob = factory.Faker("date_of_birth", minimum_age=18, maximum_age=85)
+    MemberName = factory.LazyAttribute(lambda o: f"{o.first_name} {o.last_name}")
+    idNumber = factory.Faker("numerify", text="INS-#####")
+    GroupNumber = factory.Faker("numerify", text="GRP-####")
+    PayerName = factory.Faker("random_element", elements=PAYERS)
+
+
+_fake = Faker("en_US")
+
+
+def raw_faker() -> dict[str, str]:
+    first, last = _fake.first_name(), _fake.last_name()
+    return {
+        "first_name": first,
+        "last_name": last,
+        "email": f"{first}.{last}.{random.randrange(10**5)}@mailinator.com".lower(),
+        "phone_number": "1234567890",
+        "zip": "20678",
+        "contact_method": random.choice(("Text", "Email", "Call")),
+        "verification_code": "123456",
+        "zip_distance": random.choice(("25", "50", "75", "100")),
+        "dob": _fake.date_of_birth(minimum_age=18, maximum_age=85).strftime("%m/%d/%Y"),
+        "MemberName": f"{first} {last}",
+        "idNumber": _fake.numerify("INS-#####"),
+        "GroupNumber": _fake.numerify("GRP-####"),
+        "PayerName": random.choice(PAYERS),
+    }
+
+
+def mimesis_maker() -> Callable[[], dict[str, str]]:
+    from mimesis import Datetime, Person
+    from mimesis.locales import Locale
+
+    person, dates = Person(Locale.EN), Datetime()
+    pick = person.random.choice
+    digits = person.random.randints
+
+    def record() -> dict[str, str]:
+        first, last = person.first_name(), person.last_name()
+        return {
+            "first_name": first,
+            "last_name": last,
+            "email": person.email(domains=["mailinator.com", "yopmail.com"]),
+            "phone_number": "1234567890",
+            "zip": "20678",
+            "contact_method": pick(("Text", "Email", "Call")),
+            "verification_code": "123456",
+            "zip_distance": pick(("25", "50", "75", "100")),
+            "dob": dates.formatted_date("%m/%d/%Y", start=1941, end=2008),
+            "MemberName": f"{first} {last}",
+            "idNumber": "INS-" + "".join(map(str, digits(5, 0, 9))),
+            "GroupNumber": "GRP-" + "".join(map(str, digits(4, 0, 9))),
+            "PayerName": pick(PAYERS),
+        }
+
+    return record
+
+
+def run_cli(args: list[str]) -> tuple[float, int]:
+    """Wall time of one CLI process and its peak RSS in KiB (measured by a fresh parent)."""
+    probe = (
+        "import resource, subprocess, sys, time; s = time.perf_counter(); "
+        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+        "print(time.perf_counter() - s, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *CLI, *args], check=True, capture_output=True, text=True
+    ).stdout.split()
+    return float(out[0]), int(out[1])
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    quick = parser.parse_args().quick
+    big = 200_000 if quick else 1_000_000
+    print(
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} cores,",
+        "quick run\n" if quick else "full run\n",
+    )
+
+    print("Factory build_batch(10_000)")
+    seed(1)
+    n = 10_000
+    ours = rate(
+        "BookslotPayloadFactory.build_batch", n, lambda: BookslotPayloadFactory.build_batch(n)
+    )
+    naive = rate("naive factory_boy (factory.Faker)", n, lambda: NaiveFactory.build_batch(n))
+    raw = rate("raw Faker function", n, lambda: [raw_faker() for _ in range(n)])
+    make = mimesis_maker()
+    mim = rate("mimesis record (generation only)", 50_000, lambda: [make() for _ in range(50_000)])
+    at_least("factory vs naive factory_boy", ours / naive, 2)
+    at_least("factory vs raw Faker function", ours / raw, 1)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        print(f"\nbookslot-data generate --count {big:,} --output x.jsonl (whole process)")
+        out1, out2 = folder / "w1.jsonl", folder / "w2.jsonl"
+        args = ["generate", "--count", str(big), "--seed", "5", "--as-of", "2026-01-01"]
+        t1 = min(run_cli([*args, "--output", str(out1), "--workers", "1"])[0] for _ in range(2))
+        t2 = min(run_cli([*args, "--output", str(out2), "--workers", "2"])[0] for _ in range(2))
+        print(f"  {'--workers 1':<48} {big / t1:>12,.0f} records/s ({t1:.2f} s)")
+        print(f"  {'--workers 2':<48} {big / t2:>12,.0f} records/s ({t2:.2f} s)")
+        same = digest(out1) == digest(out2)
+        print(f"  byte-identical with 1 and 2 workers: {same}")
+        at_least("CLI 1 worker vs mimesis generation", (big / t1) / mim, 2)
+        at_least("--workers 2 vs --workers 1", t1 / t2, 1.6)
+        record("byte-identical with 1 and 2 workers", str(same), "True", same)
+
+        print("\nYAML, 100,000 records")
+        seed(2)
+        records = BookslotPayloadFactory.build_batch(20_000)
+        records = records * 5
+        path = folder / "x.yaml"
+        ours_yaml = rate(
+            "factories.export.save(.yaml)", len(records), lambda: export.save(records, path), 2
+        )
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        theirs = rate(
+            "yaml.safe_dump (C emitter)" if dumper is not yaml.SafeDumper else "yaml.safe_dump",
+            len(records),
+            lambda: yaml.dump(records, Dumper=dumper, sort_keys=False, allow_unicode=True),
+            1,
+        )
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        with path.open(encoding="utf-8") as handle:
+            identical = yaml.load(handle, Loader=loader) == records
+        print(f"  read back identically by yaml.safe_load: {identical}")
+        at_least("YAML writer vs yaml.safe_dump", ours_yaml / theirs, 10)
+        record("YAML reads back identically", str(identical), "True", identical)
+
+        print("\nPeak memory of the CLI (RSS)")
+        small_rss = min(
+            run_cli([*args[:1], "--count", "10000", "--output", str(folder / "s.jsonl")])[1]
+            for _ in range(2)
+        )
+        big_rss = min(
+            run_cli([*args[:1], "--count", str(big), "--output", str(folder / "b.jsonl")])[1]
+            for _ in range(2)
+        )
+        print(f"  {'10,000 records':<48} {small_rss / 1024:>10.1f} MiB")
+        print(f"  {f'{big:,} records':<48} {big_rss / 1024:>10.1f} MiB")
+        growth = big_rss / small_rss
+        record(f"peak RSS {big:,} / 10,000 records", f"{growth:.2f}", "<= 1.25", growth <= 1.25)
+
+    print("\nStart-up (median of 7 runs)")
+
+    def wall(cmd: list[str]) -> float:
+        times = []
+        for _ in range(7):
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    sample = wall([*CLI, "sample", "--seed", "1"])
+    baseline = wall([sys.executable, "-c", "import factory, faker"])
+    print(f"  {'bookslot-data sample':<48} {sample * 1000:>10.0f} ms")
+    label = 'python -c "import factory, faker"'
+    print(f"  {label:<48} {baseline * 1000:>10.0f} ms")
+    startup = sample / baseline
+    record("sample start-up / import factory, faker", f"{startup:.2f}", "<= 1.5", startup <= 1.5)
+
+    print("\n| target | measured | goal | |\n|---|---|---|---|")
+    for row in ROWS:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
