@@ -239,7 +239,16 @@ class BookslotPayloadFactory(Factory[BookslotPayload]):
     _create = _build
 
 
-seeding.on_seed(BookslotPayloadFactory.reset_sequence)
+def _save_sequence() -> Callable[[], None]:
+    # factory_boy keeps the next sequence number in a private counter; there is no
+    # public way to read it without advancing it.
+    meta: Any = BookslotPayloadFactory._meta
+    meta._initialize_counter()
+    value = meta._counter.seq
+    return lambda: BookslotPayloadFactory.reset_sequence(value)  # type: ignore[no-untyped-call]
+
+
+seeding.on_seed(BookslotPayloadFactory.reset_sequence, _save_sequence)
 
 
 def generate_bookslot_payload() -> dict[str, str]:

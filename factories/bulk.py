@@ -126,13 +126,13 @@ def _columns(job: Job, number: int, count: int) -> dict[str, list[str]]:
     tables = providers.tables(cfg)
     first = providers.FIRST_NAMES.many(rng("first_name"), count)
     last = providers.LAST_NAMES.many(rng("last_name"), count)
-    slug = providers.email_slug
     tag = seeding.email_tag(job.seed, "bulk")
     base = number * BLOCK_SIZE + 1
     domains = tables.email_domains.many(rng("email"), count)
+    email = providers.email
     emails = [
-        f"{slug(f)}.{slug(s)}.{tag}.{base + i}@{d}"
-        for i, (f, s, d) in enumerate(zip(first, last, domains, strict=True))
+        email(f, s, tag, n, d)
+        for n, f, s, d in zip(range(base, base + count), first, last, domains, strict=True)
     ]
     mode = variants.zip_mode
     if mode == "near":

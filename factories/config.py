@@ -138,9 +138,10 @@ class Config:
 
 DEFAULT = Config()
 
-_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_ID_FORMAT_RE = re.compile(r"^[A-Z][A-Z0-9]*-?#{1,12}$")
-_TEXT_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
+# Used with fullmatch: "$" would also accept a trailing newline.
+_DOMAIN_RE = re.compile(r"(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+_ID_FORMAT_RE = re.compile(r"[A-Z][A-Z0-9]*-?#{1,12}")
+_TEXT_RE = re.compile(r"[^\x00-\x1f\x7f]{1,100}")
 
 _current: Config | None = None
 
@@ -296,7 +297,7 @@ class _Checker:
     def strings(self, key: str, value: Any, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
         items = self._list(key, value)
         for item in items:
-            if not isinstance(item, str) or not pattern.match(item):
+            if not isinstance(item, str) or not pattern.fullmatch(item):
                 raise self.error(key, f"has {_describe(item)}; expected {what}")
         if len(set(items)) != len(items):
             raise self.error(key, "has repeated values; expected each value once")
@@ -323,12 +324,21 @@ class _Checker:
         return value
 
     def zip_code(self, key: str, value: Any) -> str:
-        import zipcodes  # deferred: the ZIP data set is large
+        from factories import locations  # deferred: the ZIP data set is large
 
         if not isinstance(value, str) or not re.fullmatch(r"[0-9]{5}", value):
             raise self.error(key, f"is {_describe(value)}; expected a 5-digit ZIP code string")
-        if not zipcodes.is_real(value):  # type: ignore[no-untyped-call]  # untyped library
-            raise self.error(key, f"is {value!r}, which is not a real US ZIP code")
+        try:
+            place = locations.lookup(value)
+        except LookupError:
+            raise self.error(key, f"is {value!r}, which is not a real US ZIP code") from None
+        if not place.residential:
+            # Patients live there and dynamic_phone needs its area codes.
+            raise self.error(
+                key,
+                f"is {value!r}, which is not a residential ZIP code (an active STANDARD ZIP "
+                "with coordinates and area codes)",
+            )
         return value
 
     def zip_list(self, key: str, value: Any) -> tuple[str, ...]:
@@ -373,7 +383,7 @@ class _Checker:
                 hint = difflib.get_close_matches(str(name), list(names), n=1)
                 suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
                 raise self.error(f"{key}.{name}", f"is not a known id field{suggestion}")
-            if not isinstance(fmt, str) or not _ID_FORMAT_RE.match(fmt):
+            if not isinstance(fmt, str) or not _ID_FORMAT_RE.fullmatch(fmt):
                 raise self.error(
                     f"{key}.{name}",
                     f"is {_describe(fmt)}; expected an uppercase letter prefix and 1 to 12 "

@@ -84,7 +84,7 @@ def generate_and_save_bookslot_data(
     The original generator's name, kept for existing suites. The folder is created
     if missing; each file is ``<output_dir>/<filename>.<format>``.
     """
-    payloads: list[dict[str, str]] = BookslotPayloadFactory.build_batch(count, **variants)
+    payloads: list[dict[str, str]] = list(BookslotPayloadFactory.build_batch(count, **variants))
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     for fmt in formats:

@@ -105,13 +105,27 @@ def email_slug(name: str) -> str:
     return re.sub(r"[^a-z]", "", ascii_text.lower()) or "x"
 
 
+#: The longest local part (before the ``@``) an address may have (RFC 5321).
+MAX_LOCAL_PART = 64
+
+
 def email(first_name: str, last_name: str, tag: str, number: int, domain: str) -> str:
     """Build an email that is unique for each (tag, number).
+
+    Very long names are shortened so the local part stays within 64 characters; the
+    tag and number, which make it unique, are never cut.
 
     >>> email("María", "O'Connor", "k3x9a2f", 17, "mailinator.com")
     'maria.oconnor.k3x9a2f.17@mailinator.com'
     """
-    return f"{email_slug(first_name)}.{email_slug(last_name)}.{tag}.{number}@{domain}"
+    first, last = email_slug(first_name), email_slug(last_name)
+    suffix = f".{tag}.{number}"
+    room = MAX_LOCAL_PART - len(suffix) - 1  # one for the dot between the names
+    if len(first) + len(last) > room:
+        keep = max(room // 2, room - len(last))
+        first = first[:keep]
+        last = last[: room - len(first)]
+    return f"{first}.{last}{suffix}@{domain}"
 
 
 @dataclass(frozen=True)
@@ -277,9 +291,14 @@ def near_choices(
     if not isinstance(center, str):
         raise VariantError(f"near {center!r} is not a string; expected a ZIP code like '20678'")
     try:
-        locations.lookup(center)
+        place = locations.lookup(center)
     except LookupError as exc:
         raise VariantError(f"near: {exc}") from None
+    if (place.latitude, place.longitude) == (0.0, 0.0):
+        raise VariantError(
+            f"near {center!r} has no coordinates in the ZIP data set (a military, PO box or "
+            "company ZIP); expected a residential ZIP code"
+        )
     allowed = set(zip_pool(state)) if state is not None else None
     largest = max(int(d) for d in distances)
     out = []
@@ -305,9 +324,17 @@ def area_codes(zip_code: str) -> tuple[str, ...]:
     A few real ZIPs list none; they get the area codes of their state's first
     residential ZIP.
     """
-    place = locations.lookup(zip_code)
+    try:
+        place = locations.lookup(zip_code)
+    except LookupError as exc:
+        raise VariantError(f"dynamic_phone: {exc}") from None
     if place.area_codes:
         return place.area_codes
+    if place.state not in locations.states():
+        raise VariantError(
+            f"dynamic_phone: ZIP {zip_code!r} has no telephone area code in the data set; "
+            "expected a residential ZIP code"
+        )
     return locations.lookup(zip_pool(place.state)[0]).area_codes
 
 
@@ -413,7 +440,8 @@ def as_date(value: object) -> date | None:
     """
     if value is None or (isinstance(value, date) and not hasattr(value, "hour")):
         return value
-    if isinstance(value, str):
+    # A strict pattern: Python 3.11+ fromisoformat also reads "20260615" and weeks.
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         try:
             return date.fromisoformat(value)
         except ValueError:

@@ -87,13 +87,14 @@ def _check_name(field: str, value: str) -> None:
 
 
 def validate(
-    payload: Mapping[str, Any], *, as_of: date | None = None, cfg: Config | None = None
+    payload: Mapping[str, Any], *, as_of: date | str | None = None, cfg: Config | None = None
 ) -> None:
     """Check one payload against the rules the factory follows.
 
     Args:
         payload: The payload.
-        as_of: The date ages are computed on (default: the reference date, today).
+        as_of: The date ages are computed on, a ``date`` or ``"YYYY-MM-DD"``
+            (default: the reference date, today).
         cfg: The config whose lists and formats apply (default: the active one).
 
     Raises:
@@ -143,7 +144,7 @@ def validate(
         if payload[key] not in allowed:
             raise _fail(key, payload[key], f"one of {', '.join(ordered)}")
 
-    _check_dob(payload["dob"], as_of or seeding.reference_date())
+    _check_dob(payload["dob"], providers.as_date(as_of) or seeding.reference_date())
 
     if payload["MemberName"] != f"{payload['first_name']} {payload['last_name']}":
         raise _fail("MemberName", payload["MemberName"], "first_name and last_name with a space")

@@ -52,7 +52,7 @@ _seed = 0
 _tag = ""
 _emails: Iterator[int] = itertools.count(1)
 _locations: Iterator[int] = itertools.count(0)
-_callbacks: list[Callable[[], None]] = []
+_participants: list[tuple[Callable[[], None], Callable[[], Callable[[], None]]]] = []
 _reference_date: date | None = None
 
 
@@ -65,7 +65,9 @@ def derive(seed: int, *keys: object) -> int:
     >>> derive(1, "tests/test_a.py::test_b") == derive(1, "tests/test_a.py::test_b")
     True
     """
-    text = "\x1f".join(str(part) for part in (seed, *keys))
+    # repr() keeps 2 and "2", or ("a", "b") and ("a\x1fb",), apart; it is stable for
+    # the ints and strings used as keys.
+    text = repr((seed, *keys))
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
@@ -111,12 +113,8 @@ def seed(value: int) -> None:
     _tag = email_tag(_seed)
     _emails = itertools.count(1)
     _locations = itertools.count(0)
-    import factory.random  # deferred: keeps this module importable without side effects
-
-    # Users' own factory.Faker / fuzzy fields in subclasses follow our seed too.
-    factory.random.reseed_random(derive(_seed, "factory_boy"))  # type: ignore[no-untyped-call]
-    for callback in _callbacks:
-        callback()
+    for reset, _ in _participants:
+        reset()
 
 
 def current_seed() -> int:
@@ -133,17 +131,47 @@ def seeded(value: int) -> Iterator[None]:
     """
     global _seed, _tag, _emails, _locations
     saved = (_seed, _tag, _emails, _locations, RANDOM.getstate())
+    restores = [save() for _, save in _participants]
     seed(value)
     try:
         yield
     finally:
         _seed, _tag, _emails, _locations, state = saved
         RANDOM.setstate(state)
+        for restore in restores:
+            restore()
 
 
-def on_seed(callback: Callable[[], None]) -> None:
-    """Register a callback run by every :func:`seed`, e.g. to reset a sequence."""
-    _callbacks.append(callback)
+def on_seed(reset: Callable[[], None], save: Callable[[], Callable[[], None]]) -> None:
+    """Register state that :func:`seed` resets and :func:`seeded` saves and restores.
+
+    Args:
+        reset: Called by every :func:`seed` (e.g. to restart a sequence).
+        save: Called on entering :func:`seeded`; returns a function that puts the
+            state back on leaving.
+    """
+    _participants.append((reset, save))
+
+
+def _reseed_factory_boy() -> None:
+    import factory.random
+
+    # Users' own factory.Faker / fuzzy fields in subclasses follow our seed too.
+    factory.random.reseed_random(derive(_seed, "factory_boy"))  # type: ignore[no-untyped-call]
+
+
+def _save_factory_boy() -> Callable[[], None]:
+    import factory.random
+    import faker.generator
+
+    # Not factory.random.get_random_state(): it overwrites Faker's state with its own.
+    ours, fakers = factory.random.randgen.getstate(), faker.generator.random.getstate()
+
+    def restore() -> None:
+        factory.random.randgen.setstate(ours)
+        faker.generator.random.setstate(fakers)
+
+    return restore
 
 
 def next_email_number() -> tuple[str, int]:
@@ -169,4 +197,5 @@ def reference_date() -> date:
     return _reference_date if _reference_date is not None else date.today()
 
 
+on_seed(_reseed_factory_boy, _save_factory_boy)
 seed(secrets.randbelow(2**63))
