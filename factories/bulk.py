@@ -25,15 +25,17 @@ import os
 import random
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from factories import config, providers, seeding
 from factories.config import FIELDS, Config
 from factories.errors import VariantError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import Executor, Future
 
 __all__ = ["BLOCK_SIZE", "MAX_COUNT", "Job", "block", "block_count", "blocks", "encoded_blocks"]
 
@@ -306,6 +308,7 @@ def _warm(job: Job) -> None:
 
 def _pool(workers: int) -> Executor:
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     # fork shares the loaded tables and ZIP data with the workers for free; where it
     # is unavailable (macOS, Windows) the workers rebuild them.

@@ -1,0 +1,329 @@
+"""The bookslot-data command line, in-process through main() and once as installed."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import os
+import pty
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+import zipcodes
+
+from factories import FIELDS, configure, validate
+from factories.cli import main
+from factories.config import LOCATIONS
+from factories.datasets import STANDARD_SETS
+from factories.export import load
+from factories.providers import age
+
+AS_OF = "2026-11-29"
+AS_OF_DATE = date(2026, 11, 29)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _restore_config():
+    yield
+    configure(None)
+
+
+def run(*args: str) -> int:
+    return main([*args])
+
+
+def generate(path: Path, *extra: str, count: int = 25, seed: int = 1) -> int:
+    return run(
+        "generate", "--output", str(path), "--count", str(count), "--seed", str(seed),
+        "--as-of", AS_OF, *extra,
+    )  # fmt: skip
+
+
+def miles(a: str, b: str) -> float:
+    """Spherical law of cosines: independent of the library's haversine."""
+    (pa,), (pb,) = zipcodes.matching(a), zipcodes.matching(b)
+    lat1, lon1, lat2, lon2 = map(
+        math.radians, map(float, (pa["lat"], pa["long"], pb["lat"], pb["long"]))
+    )
+    cos = math.sin(lat1) * math.sin(lat2) + math.cos(lat1) * math.cos(lat2) * math.cos(lon2 - lon1)
+    return 3958.7613 * math.acos(max(-1.0, min(1.0, cos)))
+
+
+def ages(records: list[dict[str, str]]) -> list[int]:
+    result = []
+    for record in records:
+        month, day, year = map(int, record["dob"].split("/"))
+        result.append(age(date(year, month, day), AS_OF_DATE))
+    return result
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml", ".yml", ".jsonl", ".ndjson", ".csv"])
+def test_generate_writes_every_format_by_suffix(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"out{suffix}"
+    assert generate(path) == 0
+    records = load(path, as_of=AS_OF_DATE)
+    assert len(records) == 25
+    assert all(tuple(r) == FIELDS for r in records)
+    assert len({r["email"] for r in records}) == 25
+
+
+def test_files_load_with_plain_readers(tmp_path: Path) -> None:
+    for name in ("a.json", "a.yaml", "a.jsonl", "a.csv"):
+        assert generate(tmp_path / name, count=7) == 0
+    by_json = json.loads((tmp_path / "a.json").read_text("utf-8"))
+    by_yaml = yaml.safe_load((tmp_path / "a.yaml").read_text("utf-8"))
+    by_lines = [json.loads(x) for x in (tmp_path / "a.jsonl").read_text("utf-8").splitlines()]
+    with (tmp_path / "a.csv").open(newline="", encoding="utf-8") as handle:
+        by_csv = list(csv.DictReader(handle))
+    assert by_json == by_yaml == by_lines == by_csv
+    assert len(by_json) == 7
+
+
+def test_format_option_overrides_the_suffix(tmp_path: Path) -> None:
+    path = tmp_path / "data.txt"
+    assert generate(path, "--format", "csv", count=3) == 0
+    assert path.read_text("utf-8").splitlines()[0] == ",".join(FIELDS)
+
+
+def test_output_dash_writes_json_lines_to_stdout(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    assert run("generate", "--output", "-", "--count", "4", "--seed", "3", "--as-of", AS_OF) == 0
+    lines = capsysbinary.readouterr().out.splitlines()
+    assert len(lines) == 4
+    for line in lines:
+        validate(json.loads(line), as_of=AS_OF_DATE)
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
+    a, b, c = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "c.json"
+    assert generate(a, seed=9) == generate(b, seed=9) == generate(c, seed=10) == 0
+    assert a.read_bytes() == b.read_bytes()
+    assert a.read_bytes() != c.read_bytes()
+
+
+def test_workers_do_not_change_the_bytes(tmp_path: Path) -> None:
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    assert generate(one, "--workers", "1", "--dynamic-zip", count=25_003) == 0
+    assert generate(two, "--workers", "2", "--dynamic-zip", count=25_003) == 0
+    assert hashlib.sha256(one.read_bytes()).digest() == hashlib.sha256(two.read_bytes()).digest()
+
+
+@pytest.mark.parametrize(
+    ("flags", "check"),
+    [
+        (["--young"], lambda rs: all(18 <= a <= 30 for a in ages(rs))),
+        (["--senior"], lambda rs: all(65 <= a <= 90 for a in ages(rs))),
+        (["--dynamic-location"], lambda rs: [r["zip"] for r in rs[:8]] == list(LOCATIONS)),
+        (["--dynamic-phone"], lambda rs: all(r["phone_number"][3:8] == "55501" for r in rs)),
+        (["--state", "TX"], lambda rs: all(zipcodes.matching(r["zip"])[0]["state"] == "TX" for r in rs)),
+        (["--dynamic-zip"], lambda rs: len({r["zip"] for r in rs}) > 5),
+        (["--near", "20678"], lambda rs: all(miles("20678", r["zip"]) <= int(r["zip_distance"]) + 0.01 for r in rs)),
+    ],
+)  # fmt: skip
+def test_variant_flags(tmp_path: Path, flags: list[str], check) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "v.jsonl"
+    assert generate(path, *flags, count=40) == 0
+    assert check(load(path, as_of=AS_OF_DATE))
+
+
+def test_standard_sets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "new" / "sets"
+    assert run("generate", "--out-dir", str(out), "--seed", "5", "--as-of", AS_OF) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(f"{n}.{f}" for n in STANDARD_SETS for f in ("json", "yaml"))
+    assert len(capsys.readouterr().out.splitlines()) == 10
+    for name in STANDARD_SETS:
+        from_json = load(out / f"{name}.json", as_of=AS_OF_DATE)
+        assert len(from_json) == 10
+        assert load(out / f"{name}.yaml", as_of=AS_OF_DATE) == from_json
+    assert all(a >= 65 for a in ages(load(out / "bookslot_senior_patients.json", as_of=AS_OF_DATE)))
+    again = tmp_path / "again"
+    assert run("generate", "--out-dir", str(again), "--seed", "5", "--as-of", AS_OF, "-n", "3") == 0
+    assert len(load(again / "bookslot_data.json", as_of=AS_OF_DATE)) == 3
+
+
+def test_committed_data_sets_are_reproducible(tmp_path: Path) -> None:
+    # The Makefile's fixed seed and date regenerate the committed files. Names come
+    # from Faker's tables, which change between Faker releases, and ZIPs from the
+    # zipcodes data set; every other column has its own random stream, so it must
+    # match exactly whatever those data sets hold.
+    makefile = (ROOT / "Makefile").read_text()
+    settings = dict(line.split("?=") for line in makefile.splitlines() if line.startswith("DATA_"))
+    seed, as_of = settings["DATA_SEED "].strip(), settings["DATA_AS_OF "].strip()
+    assert run("generate", "--out-dir", str(tmp_path), "--seed", seed, "--as-of", as_of) == 0
+    committed = ROOT / "test_data" / "bookslot"
+    own = (
+        "contact_method",
+        "verification_code",
+        "zip_distance",
+        "dob",
+        "idNumber",
+        "GroupNumber",
+        "PayerName",
+    )
+    for path in sorted(tmp_path.iterdir()):
+        new, old = load(path, as_of=as_of), load(committed / path.name, as_of=as_of)
+        assert len(new) == len(old) == 10
+        for fresh, kept in zip(new, old, strict=True):
+            assert [fresh[k] for k in own] == [kept[k] for k in own], path.name
+            assert fresh["email"].split(".")[-3:] == kept["email"].split(".")[-3:]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["generate", "--young"],
+        ["generate", "--format", "csv"],
+        ["generate", "--output", "x.json", "--young", "--senior"],
+        ["generate", "--output", "x.json", "--seed", "abc"],
+        ["generate", "--output", "x.json", "--seed", "-1"],
+        ["generate", "--output", "x.json", "--count", "-5"],
+        ["generate", "--output", "x.json", "--count", "100000000000000"],
+        ["generate", "--output", "x.json", "--as-of", "2026-13-01"],
+        ["generate", "--output", "x.json", "--workers", "0"],
+        ["generate", "--output", "x.json", "--format", "xml"],
+        ["generate", "--output", "x.json", "--out-dir", "d"],
+        ["sample", "--bogus"],
+        ["validate"],
+        [],
+    ],
+)
+def test_usage_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--state", "ZZ"], "state 'ZZ'"),
+        (["--near", "99999"], "99999"),
+        (["--dynamic-location", "--state", "CA"], "dynamic_location"),
+        (["--output", "{tmp}/missing/x.json"], "missing"),
+        (["--output", "{tmp}/x.xml"], "xml"),
+        (["--config", "{tmp}/nope.yaml"], "nope.yaml"),
+    ],
+)
+def test_our_errors_exit_1_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    if "--output" not in args:
+        args += ["--output", str(tmp_path / "x.json")]
+    assert run("generate", "--seed", "1", *args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1
+    assert message in err
+    assert "Traceback" not in err
+    assert not list(tmp_path.glob("*.json"))
+
+
+def test_validate_reports_every_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "good.json"
+    assert generate(good, count=5) == 0
+    records = json.loads(good.read_text("utf-8"))
+    records[1]["zip"] = "ABCDE"
+    records[3]["PayerName"] = "Nobody"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(records, indent=2), "utf-8")
+    assert run("validate", "--as-of", AS_OF, str(good)) == 0
+    capsys.readouterr()
+    assert run("validate", "--as-of", AS_OF, str(good), str(bad)) == 1
+    err = capsys.readouterr().err
+    assert "record 2" in err
+    assert "'zip'" in err
+    assert "record 4" in err
+    assert "'PayerName'" in err
+    assert str(good) not in err
+
+
+def test_validate_follows_the_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("payers: [Acme Health]\n", "utf-8")
+    path = tmp_path / "data.csv"
+    assert generate(path, "--config", str(config), count=20) == 0
+    with path.open(newline="", encoding="utf-8") as handle:
+        assert {row["PayerName"] for row in csv.DictReader(handle)} == {"Acme Health"}
+    assert run("validate", "--config", str(config), "--as-of", AS_OF, str(path)) == 0
+    assert run("validate", "--as-of", AS_OF, str(path)) == 1
+    assert "Acme Health" in capsys.readouterr().err
+
+
+def test_sample_prints_one_valid_payload(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("sample", "--seed", "4", "--senior", "--dynamic-phone", "--as-of", AS_OF) == 0
+    first = capsys.readouterr().out
+    payload = json.loads(first)
+    validate(payload, as_of=AS_OF_DATE)
+    assert ages([payload])[0] >= 65
+    assert run("sample", "--seed", "4", "--senior", "--dynamic-phone", "--as-of", AS_OF) == 0
+    assert capsys.readouterr().out == first
+
+
+@pytest.mark.parametrize("command", [[], ["generate"], ["validate"], ["sample"]])
+def test_help_everywhere(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([*command, "--help"])
+    assert exc.value.code == 0
+    assert "usage: bookslot-data" in capsys.readouterr().out
+
+
+def test_installed_console_script(tmp_path: Path) -> None:
+    script = shutil.which("bookslot-data", path=str(Path(sys.executable).parent))
+    assert script, "the console script is installed with the package"
+    out = tmp_path / "x.jsonl"
+    args = ["generate", "-o", str(out), "-n", "12", "--seed", "8", "--as-of", AS_OF]
+    done = subprocess.run([script, *args], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # silent when stderr is not a terminal
+    by_module = tmp_path / "y.jsonl"
+    args[2] = str(by_module)
+    subprocess.run([sys.executable, "-m", "factories", *args], check=True)
+    assert out.read_bytes() == by_module.read_bytes()
+    bad = subprocess.run(
+        [script, "generate", "-o", str(out), "--state", "ZZ"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("error: ")
+    assert "Traceback" not in bad.stderr
+
+
+def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "factories", "generate", "-o", str(tmp_path / "p.jsonl"),
+             "-n", "100000", "--seed", "1"],
+            stderr=terminal, stdout=subprocess.DEVNULL, check=False, timeout=120,
+        )  # fmt: skip
+        os.close(terminal)
+        terminal = -1
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(controller)
+        if terminal >= 0:
+            os.close(terminal)
+    assert done.returncode == 0
+    assert b"100,000/100,000 records" in shown
