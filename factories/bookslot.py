@@ -251,6 +251,23 @@ def _save_sequence() -> Callable[[], None]:
 seeding.on_seed(BookslotPayloadFactory.reset_sequence, _save_sequence)
 
 
+def _teach_yaml() -> None:
+    # PyYAML looks representers up by exact type, so yaml.safe_dump(payload) would
+    # fail ("cannot represent an object") and yaml.dump would tag it !!python/object.
+    import yaml
+
+    for dumper in (
+        yaml.SafeDumper,
+        yaml.Dumper,
+        *(getattr(yaml, n, None) for n in ("CSafeDumper", "CDumper")),
+    ):
+        if dumper is not None:
+            dumper.add_representer(BookslotPayload, yaml.SafeDumper.represent_dict)
+
+
+_teach_yaml()
+
+
 def generate_bookslot_payload() -> dict[str, str]:
     """Return one payload (the original generator's name, kept for existing suites)."""
     return BookslotPayloadFactory.build()

@@ -749,3 +749,21 @@ def test_generate_bookslot_payload_with_options_defaults_and_variants() -> None:
     assert 65 <= years_old(born_on(senior["dob"]), AS_OF) <= 90
     with pytest.raises(VariantError):
         generate_bookslot_payload_with_options(young=True, senior=True)
+
+
+def test_payload_serialises_with_every_common_tool() -> None:
+    import copy
+    import pickle
+
+    import yaml
+
+    factories.seed(41)
+    payload = BookslotPayloadFactory.build(dynamic_phone=True)
+    as_dict = dict(payload)
+    assert json.loads(json.dumps(payload)) == as_dict
+    # PyYAML finds representers by exact type: a dict subclass needs registering.
+    assert yaml.safe_load(yaml.safe_dump(payload, sort_keys=False)) == as_dict
+    assert yaml.safe_load(yaml.dump(payload)) == as_dict
+    assert "!!python" not in yaml.dump([payload])
+    assert pickle.loads(pickle.dumps(payload)) == payload
+    assert copy.deepcopy(payload) == payload
