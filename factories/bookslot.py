@@ -165,8 +165,17 @@ def _dob(o: Any) -> str:
 
 
 def _check_variants(params: dict[str, Any]) -> None:
-    names = (*providers.VARIANT_FLAGS, *providers.VARIANT_OPTIONS)
-    providers.Variants(**{name: params[name] for name in names if name in params})
+    # Only what differs from the defaults needs checking; a plain build() skips it.
+    chosen = {
+        name: params[name]
+        for name in providers.VARIANT_FLAGS
+        if name in params and params[name] is not False
+    }
+    chosen.update(
+        (name, params[name]) for name in providers.VARIANT_OPTIONS if params.get(name) is not None
+    )
+    if chosen:
+        providers.Variants(**chosen)
 
 
 class BookslotPayloadFactory(Factory[BookslotPayload]):
