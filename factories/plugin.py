@@ -1,1 +1,398 @@
-"""pytest plugin (in progress)."""
+"""pytest plugin: booking-payload fixtures whose data every failure can replay.
+
+Registered by the ``pytest11`` entry point ``bookslot``; the only module of the
+package that imports pytest.
+
+Fixtures (all function-scoped unless noted):
+
+- ``bookslot_payload``, ``bookslot_payload_factory`` and ``bookslot_payload__<field>``
+  (pytest-factoryboy), so ``@pytest.mark.parametrize("bookslot_payload__state", ["TX"])``
+  picks a field or a variant for one test;
+- ``young_bookslot_payload``, ``senior_bookslot_payload``,
+  ``dynamic_zip_bookslot_payload``, ``dynamic_location_bookslot_payload``;
+- ``bookslot_batch``: five payloads with distinct emails;
+- ``fake_bookslot_data`` and ``fake_bookslot_batch``: the original design's names;
+- ``bookslot_data_file``: the records of a data file, loaded and validated;
+- ``bookslot_seed`` (session): the run's seed, for fixtures of a wider scope.
+
+Seeding: the run has one seed (``--bookslot-seed``, else random) and one date
+(``--bookslot-as-of``, else today), both shown in the header and, after a failure,
+in the summary. Before each test's fixtures are set up, the data stream is seeded
+from the run seed and the test's node id; a test module is collected under a seed
+derived from its own node id. So a test gets the same payloads whatever the order,
+selection, pytest-randomly shuffling or xdist distribution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+from collections.abc import Generator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+from pytest_factoryboy import register
+
+from factories import config as _config
+from factories import seeding
+from factories.bookslot import BookslotPayload, BookslotPayloadFactory
+from factories.errors import ConfigError, DataFileError, VariantError
+
+#: The data file ``bookslot_data_file`` loads by default, relative to the rootdir.
+DEFAULT_DATA_FILE = Path("test_data", "bookslot", "bookslot_data.json")
+#: Payloads in ``bookslot_batch`` (the original ``fake_bookslot_batch`` made five).
+BATCH_SIZE = 5
+#: A random run seed is drawn below this: short enough to read and type back.
+RANDOM_SEED_LIMIT = 2**32
+#: The environment variable that names a config file (see :mod:`factories.config`).
+CONFIG_ENV = "BOOKSLOT_CONFIG"
+
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The run's seed and reference date: all that a replay needs."""
+
+    seed: int
+    as_of: date
+
+    @property
+    def replay(self) -> str:
+        """The options that reproduce this run's data."""
+        return f"--bookslot-seed={self.seed} --bookslot-as-of={self.as_of.isoformat()}"
+
+
+_RUN = pytest.StashKey[_Run]()
+_UNDO = pytest.StashKey[ExitStack]()
+
+
+# --- options -------------------------------------------------------------------------
+
+
+def _parse_seed(text: str) -> int:
+    try:
+        value = int(text.strip(), 10)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number; expected a seed like 1234") from None
+    try:
+        return seeding.check_seed(value)
+    except VariantError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _parse_as_of(text: str) -> date:
+    text = text.strip()
+    try:
+        if not _DATE_RE.fullmatch(text):
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date; expected YYYY-MM-DD, e.g. 2026-11-29") from None
+
+
+def _seed_arg(text: str) -> int:
+    try:
+        return _parse_seed(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _as_of_arg(text: str) -> str:
+    # Checked here, kept as text: option values stay plain for plugins that dump them.
+    try:
+        return _parse_as_of(text).isoformat()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add the ``bookslot`` option group and its ini options."""
+    group = parser.getgroup("bookslot", "bookslot-factories")
+    group.addoption(
+        "--bookslot-seed",
+        dest="bookslot_seed",
+        metavar="N",
+        type=_seed_arg,
+        default=None,
+        help="Seed of the run's fake booking data, 0 <= N < 2**64 "
+        "(default: ini bookslot_seed, else random; shown in the header).",
+    )
+    group.addoption(
+        "--bookslot-as-of",
+        dest="bookslot_as_of",
+        metavar="YYYY-MM-DD",
+        type=_as_of_arg,
+        default=None,
+        help="Date that payload ages are computed on (default: ini bookslot_as_of, else today).",
+    )
+    group.addoption(
+        "--bookslot-config",
+        dest="bookslot_config",
+        metavar="FILE",
+        default=None,
+        help="YAML config file of the payloads "
+        f"(default: ini bookslot_config, else ${CONFIG_ENV}).",
+    )
+    group.addoption(
+        "--bookslot-data-file",
+        dest="bookslot_data_file",
+        metavar="PATH",
+        default=None,
+        help="Data file of the bookslot_data_file fixture "
+        f"(default: <rootdir>/{DEFAULT_DATA_FILE}).",
+    )
+    parser.addini("bookslot_seed", "Seed of the fake booking data (--bookslot-seed wins).")
+    parser.addini("bookslot_as_of", "Date ages are computed on (--bookslot-as-of wins).")
+    parser.addini(
+        "bookslot_config",
+        "YAML config file, relative to this file "
+        f"(--bookslot-config wins; both win over ${CONFIG_ENV}).",
+    )
+
+
+def _from_ini(config: pytest.Config, name: str) -> str | None:
+    value = config.getini(name)
+    # A TOML file may hold a number or a date: read them as text.
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _run_from_options(config: pytest.Config) -> _Run:
+    seed_value: int | None = config.getoption("bookslot_seed")
+    if seed_value is None:
+        text = _from_ini(config, "bookslot_seed")
+        if text is None:
+            seed_value = secrets.randbelow(RANDOM_SEED_LIMIT)
+        else:
+            try:
+                seed_value = _parse_seed(text)
+            except ValueError as exc:
+                raise pytest.UsageError(f"ini option bookslot_seed: {exc}") from None
+    as_of_text: str | None = config.getoption("bookslot_as_of")
+    if as_of_text is not None:
+        as_of = date.fromisoformat(as_of_text)
+    else:
+        text = _from_ini(config, "bookslot_as_of")
+        try:
+            as_of = date.today() if text is None else _parse_as_of(text)
+        except ValueError as exc:
+            raise pytest.UsageError(f"ini option bookslot_as_of: {exc}") from None
+    return _Run(seed_value, as_of)
+
+
+def _config_source(config: pytest.Config) -> tuple[str, str] | None:
+    """Return the config file to use and where it was named, or ``None``."""
+    option: str | None = config.getoption("bookslot_config")
+    if option:
+        return str(config.invocation_params.dir / option), "--bookslot-config"
+    ini = _from_ini(config, "bookslot_config")
+    if ini is not None:
+        base = config.inipath.parent if config.inipath is not None else config.rootpath
+        return str(base / ini), "ini option bookslot_config"
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return env, f"environment variable {CONFIG_ENV}"
+    return None
+
+
+# --- run set-up ----------------------------------------------------------------------
+
+
+class _WorkerNode(Protocol):
+    """The part of an xdist ``WorkerController`` that the plugin uses."""
+
+    workerinput: dict[str, Any]
+
+
+class XdistHooks:
+    """Hooks for pytest-xdist, registered only when it is active."""
+
+    def __init__(self, run: _Run, source: tuple[str, str] | None) -> None:
+        self.run = run
+        self.source = source
+
+    def pytest_configure_node(self, node: _WorkerNode) -> None:
+        """Send the controller's seed, date and config file to a worker.
+
+        A worker re-reads the command line but would draw its own random seed and
+        could see another day: every worker must make the controller's data.
+        """
+        node.workerinput["bookslot_seed"] = self.run.seed
+        node.workerinput["bookslot_as_of"] = self.run.as_of.isoformat()
+        node.workerinput["bookslot_config"] = list(self.source) if self.source else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Fix the run's seed, date and config before anything is collected.
+
+    Raises:
+        pytest.UsageError: A bad ini value or config file.
+    """
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    source: tuple[str, str] | None
+    if workerinput is not None and "bookslot_seed" in workerinput:
+        run = _Run(workerinput["bookslot_seed"], date.fromisoformat(workerinput["bookslot_as_of"]))
+        given = workerinput["bookslot_config"]
+        source = (given[0], given[1]) if given else None
+    else:
+        run = _run_from_options(config)
+        source = _config_source(config)
+
+    # Everything is checked; change the process state and undo it at unconfigure,
+    # so a pytest run inside a test (pytester) leaves its host as it was.
+    undo = ExitStack()
+    config.stash[_UNDO] = undo
+    if source is not None:
+        path, origin = source
+        try:
+            previous: _config.Config | None = _config.current()
+        except ConfigError:  # a bad BOOKSLOT_CONFIG that the option overrides
+            previous = None
+        try:
+            _config.configure(path)
+        except ConfigError as exc:
+            raise pytest.UsageError(f"{exc} (given by {origin})") from None
+        undo.callback(_config.configure, previous)
+    undo.enter_context(seeding.seeded(run.seed))
+    # Whatever date the host had fixed (none: today) comes back at unconfigure.
+    undo.callback(seeding.set_reference_date, seeding.set_reference_date(run.as_of))
+    config.stash[_RUN] = run
+    # As pytest-randomly does: getoption() then answers with the values in force.
+    config.option.bookslot_seed = run.seed
+    config.option.bookslot_as_of = run.as_of.isoformat()
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistHooks(run, source))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Restore the data stream, the reference date and the config."""
+    undo = config.stash.get(_UNDO, None)
+    if undo is not None:
+        undo.close()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Show the options that replay this run's data."""
+    run = config.stash.get(_RUN, None)
+    return f"bookslot: {run.replay}" if run is not None else None
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Repeat the replay options after a failure (``-q`` hides the header)."""
+    run = config.stash.get(_RUN, None)
+    stats = terminalreporter.stats
+    if run is not None and (stats.get("failed") or stats.get("error")):
+        terminalreporter.write_line(f"bookslot: {run.replay}")
+
+
+# --- per-test and per-module seeding -------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """Collect each test module under a seed of its own.
+
+    A module is imported inside its collector's ``collect()``, which runs inside
+    this hook: data built at import time (``parametrize`` arguments, module
+    constants) then depends only on the run seed and the module, not on which
+    other modules were collected first.
+    """
+    run = collector.config.stash.get(_RUN, None)
+    if run is None or not isinstance(collector, pytest.Module):
+        return (yield)
+    with seeding.seeded(seeding.derive(run.seed, "collect", collector.nodeid)):
+        return (yield)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Seed the test's data from the run seed and its node id, before any fixture."""
+    run = item.config.stash.get(_RUN, None)
+    if run is not None:
+        seeding.seed(seeding.derive(run.seed, item.nodeid))
+
+
+# --- fixtures ------------------------------------------------------------------------
+
+register(BookslotPayloadFactory)
+register(BookslotPayloadFactory, "young_bookslot_payload", young=True)
+register(BookslotPayloadFactory, "senior_bookslot_payload", senior=True)
+register(BookslotPayloadFactory, "dynamic_zip_bookslot_payload", dynamic_zip=True)
+register(BookslotPayloadFactory, "dynamic_location_bookslot_payload", dynamic_location=True)
+
+
+@pytest.fixture
+def bookslot_batch(
+    bookslot_payload_factory: type[BookslotPayloadFactory],
+) -> list[BookslotPayload]:
+    """Five payloads with distinct emails."""
+    return bookslot_payload_factory.build_batch(BATCH_SIZE)
+
+
+@pytest.fixture
+def fake_bookslot_data(bookslot_payload: BookslotPayload) -> BookslotPayload:
+    """One payload (the original design's name for ``bookslot_payload``)."""
+    return bookslot_payload
+
+
+@pytest.fixture
+def fake_bookslot_batch(bookslot_batch: list[BookslotPayload]) -> list[BookslotPayload]:
+    """Five payloads (the original design's name for ``bookslot_batch``)."""
+    return bookslot_batch
+
+
+@pytest.fixture(scope="session")
+def bookslot_seed(pytestconfig: pytest.Config) -> int:
+    """The run's seed.
+
+    A fixture of a wider scope derives its data from it and its own node, so its
+    data does not depend on which test set it up::
+
+        @pytest.fixture(scope="module")
+        def patients(request, bookslot_seed):
+            with seeding.seeded(seeding.derive(bookslot_seed, request.node.nodeid)):
+                return BookslotPayloadFactory.build_batch(20)
+    """
+    return pytestconfig.stash[_RUN].seed
+
+
+@pytest.fixture(scope="session")
+def _bookslot_data_records(pytestconfig: pytest.Config) -> list[dict[str, str]]:
+    option: str | None = pytestconfig.getoption("bookslot_data_file")
+    if option:
+        path = pytestconfig.invocation_params.dir / option
+        hint = "check the file given by --bookslot-data-file"
+    else:
+        path = pytestconfig.rootpath / DEFAULT_DATA_FILE
+        hint = "write it with `make generate` or name another file with --bookslot-data-file"
+    from factories import export  # deferred: most runs never load a data file
+
+    try:
+        return export.load(path)
+    except DataFileError as exc:
+        message = f"bookslot_data_file: {exc}; {hint}"
+    # Failed outside the handler, so the report shows the message, not a chained traceback.
+    pytest.fail(message, pytrace=False)
+
+
+@pytest.fixture
+def bookslot_data_file(_bookslot_data_records: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The records of the data file, validated (a fresh copy for each test).
+
+    The file is ``test_data/bookslot/bookslot_data.json`` under the rootdir, or the
+    one given by ``--bookslot-data-file``. It is read once per session; a missing or
+    invalid file fails every test that uses this fixture with the loader's message.
+    """
+    return [dict(record) for record in _bookslot_data_records]

@@ -16,6 +16,7 @@ differ and do not reuse emails already registered on a shared test server.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import itertools
 import random
@@ -28,6 +29,7 @@ from factories.errors import VariantError
 
 __all__ = [
     "RANDOM",
+    "check_seed",
     "current_seed",
     "derive",
     "email_tag",
@@ -184,12 +186,17 @@ def next_location_index() -> int:
     return next(_locations)
 
 
-def set_reference_date(value: date | None) -> None:
-    """Fix the date that ages are computed on (``None``: today, read at each draw)."""
+def set_reference_date(value: date | None) -> date | None:
+    """Fix the date that ages are computed on (``None``: today, read at each draw).
+
+    Returns:
+        The date fixed before (``None`` if none was), to put back later.
+    """
     global _reference_date
-    if value is not None and not isinstance(value, date):
+    if value is not None and (not isinstance(value, datetime.date) or hasattr(value, "hour")):
         raise VariantError(f"reference date {value!r} is not a date")
-    _reference_date = value
+    previous, _reference_date = _reference_date, value
+    return previous
 
 
 def reference_date() -> date:

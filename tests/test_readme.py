@@ -22,6 +22,11 @@ def blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README, flags=re.DOTALL)
 
 
+def python_block(marker: str) -> str:
+    (found,) = [block for block in blocks("python") if marker in block]
+    return found
+
+
 def test_the_two_commands_come_first() -> None:
     first_block = blocks("sh")[0]
     assert "make generate" in first_block
@@ -39,14 +44,30 @@ def test_quick_start_runs_as_a_test_module(pytester: pytest.Pytester) -> None:
 
 
 def test_fixture_examples_pass(pytester: pytest.Pytester) -> None:
-    fixtures = blocks("python")[1]
-    pytester.makepyfile(test_fixtures=fixtures)
+    pytester.makepyfile(test_fixtures=python_block("def test_default"))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
 
 
+def test_wider_scope_fixture_example_is_order_independent(pytester: pytest.Pytester) -> None:
+    example = python_block('scope="module"')
+    record = "\n\ndef test_record(patients):\n    print('EMAILS', sorted(p['email'] for p in patients))\n"
+    pytester.makepyfile(test_scoped=example + record)
+    runs = [
+        pytester.runpytest_subprocess("-s", "-p", "no:randomly", "--bookslot-seed=3", *select)
+        for select in ([], ["-k", "test_record"])
+    ]
+    for result in runs:
+        assert result.ret == 0
+    emails = [
+        [line[line.index("EMAILS") :] for line in r.outlines if "EMAILS" in line] for r in runs
+    ]
+    assert emails[0] == emails[1]
+    assert len(emails[0]) == 1
+
+
 def test_block_recipe_matches_the_cli(tmp_path: Path) -> None:
-    recipe = blocks("python")[2]
+    recipe = python_block("ProcessPoolExecutor")
     script = tmp_path / "recipe.py"
     script.write_text(
         recipe + "\n    import json, sys\n    json.dump(records, open(sys.argv[1], 'w'))\n",

@@ -41,7 +41,9 @@ def test_build_is_typed_as_bookslot_payload_under_mypy_strict(
     factories.seed(77)
     snippet = tmp_path / "snippet.py"
     snippet.write_text(SNIPPET, encoding="utf-8")
-    cache = pytestconfig.cache.mkdir("bookslot-mypy") if pytestconfig.cache else tmp_path
+    # The cache plugin may be off (-p no:cacheprovider): then mypy starts cold.
+    cache_plugin = getattr(pytestconfig, "cache", None)
+    cache = cache_plugin.mkdir("bookslot-mypy") if cache_plugin else tmp_path
     done = subprocess.run(
         [
             sys.executable,

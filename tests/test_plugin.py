@@ -1,0 +1,765 @@
+"""The pytest plugin, through real inner pytest runs (``pytester``).
+
+Each test writes a test project, runs pytest on it and checks outcomes and output.
+Reproducibility tests have the inner tests write their payloads to files keyed by
+node id, then compare the records of two runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# PyYAML is imported here, before pytester snapshots sys.modules: an in-process inner run that
+# imported PyYAML afresh would pair a new module with its already loaded C parser.
+import yaml
+
+from factories import BookslotPayloadFactory, config, seeding
+from factories import plugin as bookslot_plugin
+
+AS_OF = "2030-06-15"
+SEED = 7
+HEADER = f"bookslot: --bookslot-seed={SEED} --bookslot-as-of={AS_OF}"
+FIXED = (f"--bookslot-seed={SEED}", f"--bookslot-as-of={AS_OF}", "-p", "no:cacheprovider")
+NO_RANDOMLY = ("-p", "no:randomly")
+
+Records = dict[str, Any]
+_RUNS = itertools.count()
+
+# --- a project whose tests record their data ------------------------------------------
+
+RECORDING_CONFTEST = """
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def record(request):
+    def write(data):
+        out = Path(os.environ["BOOKSLOT_RECORDS"])
+        name = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:20]
+        text = json.dumps({"nodeid": request.node.nodeid, "data": data})
+        (out / f"{name}.json").write_text(text)
+
+    return write
+
+
+def pytest_collection_modifyitems(items):
+    if os.environ.get("BOOKSLOT_REVERSE"):
+        items.reverse()
+"""
+
+RECORDING_A = """
+import random
+
+import factory.random
+import pytest
+
+from factories import BookslotPayloadFactory, seeding
+
+AT_IMPORT = BookslotPayloadFactory.build_batch(2)
+
+
+@pytest.fixture(scope="module")
+def shared(request, bookslot_seed):
+    with seeding.seeded(seeding.derive(bookslot_seed, request.node.nodeid)):
+        return BookslotPayloadFactory.build_batch(2)
+
+
+def test_payload(bookslot_payload, record):
+    record(bookslot_payload)
+
+
+def test_batch(bookslot_batch, record):
+    record(bookslot_batch)
+
+
+def test_variants(senior_bookslot_payload, young_bookslot_payload, fake_bookslot_data, record):
+    record([senior_bookslot_payload, young_bookslot_payload, fake_bookslot_data])
+
+
+def test_body_after_global_random(record):
+    # pytest-randomly reseeds these around each test; our data must not follow them.
+    random.random()
+    factory.random.randgen.random()
+    record(BookslotPayloadFactory.build_batch(2))
+
+
+def test_after_faker(faker, record):
+    faker.name()
+    record(BookslotPayloadFactory.build())
+
+
+@pytest.mark.parametrize("payload", BookslotPayloadFactory.build_batch(2))
+def test_parametrized(payload, record):
+    record(payload)
+
+
+def test_import_time(record):
+    record(AT_IMPORT)
+
+
+def test_shared_first(shared, bookslot_payload, record):
+    record([shared, bookslot_payload])
+
+
+def test_shared_second(shared, bookslot_payload, record):
+    record([shared, bookslot_payload])
+"""
+
+RECORDING_B = """
+import pytest
+
+from factories import BookslotPayloadFactory
+
+AT_IMPORT = BookslotPayloadFactory.build()
+
+
+@pytest.mark.parametrize("payload", BookslotPayloadFactory.build_batch(2), ids=lambda p: p["email"])
+def test_ids_from_data(payload, record):
+    record(payload)
+
+
+def test_import_time(record):
+    record(AT_IMPORT)
+
+
+@pytest.mark.parametrize("bookslot_payload__senior", [True])
+def test_senior_by_parameter(bookslot_payload, fake_bookslot_batch, record):
+    record([bookslot_payload, fake_bookslot_batch])
+"""
+
+
+@pytest.fixture
+def recording(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A project of two test modules whose tests record their payloads."""
+    pytester.makeconftest(RECORDING_CONFTEST)
+    pytester.makepyfile(test_a=RECORDING_A, test_b=RECORDING_B)
+    return pytester
+
+
+def run_recorded(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    *args: str,
+    reverse: bool = False,
+    in_subprocess: bool = False,
+) -> tuple[pytest.RunResult, Records]:
+    """Run pytest on the recording project; return the result and {node id: data}."""
+    out = Path(pytester.path.parent, "records", str(next(_RUNS)))
+    out.mkdir(parents=True)
+    monkeypatch.setenv("BOOKSLOT_RECORDS", str(out))
+    if reverse:
+        monkeypatch.setenv("BOOKSLOT_REVERSE", "1")
+    else:
+        monkeypatch.delenv("BOOKSLOT_REVERSE", raising=False)
+    run = pytester.runpytest_subprocess if in_subprocess else pytester.runpytest
+    result = run("-v", *args)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    records = {}
+    for path in out.glob("*.json"):
+        entry = json.loads(path.read_text())
+        records[entry["nodeid"]] = entry["data"]
+    return result, records
+
+
+def run_order(result: pytest.RunResult) -> list[str]:
+    """The node ids of the tests in the order they ran (needs ``-v``)."""
+    return [m.group(1) for line in result.outlines if (m := re.match(r"(\S+::\S+) PASSED", line))]
+
+
+def common_records(full: Records, part: Records) -> Records:
+    assert part, "the partial run recorded nothing"
+    assert set(part) <= set(full)
+    return {nodeid: full[nodeid] for nodeid in part}
+
+
+# --- fixtures and variants -----------------------------------------------------------
+
+FIXTURE_TESTS = f"""
+from datetime import date, datetime
+
+import pytest
+import zipcodes
+
+from factories import BookslotPayloadFactory, seeding, validate
+
+AS_OF = date.fromisoformat({AS_OF!r})
+LOCATIONS = {{"20678", "10001", "60614", "30303", "94110", "75201", "98101", "33130"}}
+
+
+def age(payload):
+    born = datetime.strptime(payload["dob"], "%m/%d/%Y").date()
+    return AS_OF.year - born.year - ((AS_OF.month, AS_OF.day) < (born.month, born.day))
+
+
+def state(payload):
+    return zipcodes.matching(payload["zip"])[0]["state"]
+
+
+def test_payload(bookslot_payload):
+    assert type(bookslot_payload).__name__ == "BookslotPayload"
+    validate(bookslot_payload, as_of=AS_OF)
+    assert 18 <= age(bookslot_payload) <= 85
+    assert bookslot_payload["zip"] == "20678"
+
+
+def test_factory(bookslot_payload_factory):
+    assert bookslot_payload_factory is BookslotPayloadFactory
+    validate(bookslot_payload_factory.build(), as_of=AS_OF)
+
+
+def test_young(young_bookslot_payload):
+    validate(young_bookslot_payload, as_of=AS_OF)
+    assert 18 <= age(young_bookslot_payload) <= 30
+
+
+def test_senior(senior_bookslot_payload):
+    validate(senior_bookslot_payload, as_of=AS_OF)
+    assert 65 <= age(senior_bookslot_payload) <= 90
+
+
+def test_dynamic_zip(dynamic_zip_bookslot_payload):
+    validate(dynamic_zip_bookslot_payload, as_of=AS_OF)
+    assert zipcodes.is_real(dynamic_zip_bookslot_payload["zip"])
+
+
+def test_dynamic_location(dynamic_location_bookslot_payload):
+    validate(dynamic_location_bookslot_payload, as_of=AS_OF)
+    assert dynamic_location_bookslot_payload["zip"] in LOCATIONS
+
+
+def test_batch(bookslot_batch):
+    assert len(bookslot_batch) == 5
+    for payload in bookslot_batch:
+        validate(payload, as_of=AS_OF)
+    assert len({{payload["email"] for payload in bookslot_batch}}) == 5
+
+
+def test_aliases(fake_bookslot_data, bookslot_payload, fake_bookslot_batch, bookslot_batch):
+    assert fake_bookslot_data == bookslot_payload
+    validate(fake_bookslot_data, as_of=AS_OF)
+    assert fake_bookslot_batch == bookslot_batch
+    assert len({{payload["email"] for payload in fake_bookslot_batch}}) == 5
+    for payload in fake_bookslot_batch:
+        validate(payload, as_of=AS_OF)
+
+
+def test_variant_fixtures_exist_and_default_to_off(
+    bookslot_payload__senior, bookslot_payload__young, bookslot_payload__state
+):
+    assert bookslot_payload__senior is False
+    assert bookslot_payload__young is False
+    assert bookslot_payload__state is None
+
+
+@pytest.mark.parametrize("bookslot_payload__contact_method", ["Text", "Email", "Call"])
+def test_field_parameter(bookslot_payload, bookslot_payload__contact_method):
+    assert bookslot_payload["contact_method"] == bookslot_payload__contact_method
+
+
+@pytest.mark.parametrize("bookslot_payload__first_name", ["Zelda"])
+def test_field_parameter_feeds_derived_fields(bookslot_payload):
+    assert bookslot_payload["MemberName"].startswith("Zelda ")
+    assert bookslot_payload["email"].startswith("zelda.")
+
+
+@pytest.mark.parametrize("bookslot_payload__senior", [True])
+def test_senior_by_parameter(bookslot_payload):
+    validate(bookslot_payload, as_of=AS_OF)
+    assert 65 <= age(bookslot_payload) <= 90
+
+
+@pytest.mark.parametrize("bookslot_payload__state", ["TX", "VT"])
+def test_state_by_parameter(bookslot_payload, bookslot_payload__state):
+    validate(bookslot_payload, as_of=AS_OF)
+    assert state(bookslot_payload) == bookslot_payload__state
+
+
+@pytest.mark.parametrize("bookslot_payload__young", [True])
+@pytest.mark.parametrize("bookslot_payload__state", ["CA"])
+def test_variants_combined_by_parameter(bookslot_payload):
+    assert 18 <= age(bookslot_payload) <= 30
+    assert state(bookslot_payload) == "CA"
+
+
+@pytest.mark.parametrize("senior_bookslot_payload__state", ["NY"])
+def test_variant_fixture_takes_parameters_too(senior_bookslot_payload):
+    assert 65 <= age(senior_bookslot_payload) <= 90
+    assert state(senior_bookslot_payload) == "NY"
+
+
+def test_seed_is_derived_from_run_seed_and_node_id(request, bookslot_seed):
+    assert bookslot_seed == {SEED}
+    assert request.config.getoption("bookslot_seed") == {SEED}
+    assert seeding.current_seed() == seeding.derive({SEED}, request.node.nodeid)
+    assert seeding.reference_date() == AS_OF
+"""
+
+
+def test_every_fixture_alias_and_variant_gives_valid_payloads(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_fixtures=FIXTURE_TESTS)
+    result = pytester.runpytest(*FIXED)
+    result.assert_outcomes(passed=19)
+
+
+def test_an_overridden_factory_fixture_feeds_the_batch(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from factories import BookslotPayloadFactory
+
+        class AetnaFactory(BookslotPayloadFactory):
+            PayerName = "Aetna Health"
+
+        @pytest.fixture
+        def bookslot_payload_factory():
+            return AetnaFactory
+
+        def test_batch(bookslot_batch):
+            assert {p["PayerName"] for p in bookslot_batch} == {"Aetna Health"}
+        """
+    )
+    pytester.runpytest(*FIXED).assert_outcomes(passed=1)
+
+
+def test_the_plugin_defines_no_faker_fixtures() -> None:
+    # Faker's own pytest plugin owns them.
+    assert not [name for name in vars(bookslot_plugin) if name.startswith("faker")]
+
+
+def test_importing_the_plugin_does_not_load_the_zip_data_set() -> None:
+    code = "import sys, factories.plugin; print(sorted(m for m in sys.modules if 'zipcodes' in m))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+# --- header and replay line ----------------------------------------------------------
+
+HEADER_TESTS = """
+import pytest
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("fixture broke")
+
+def test_passes():
+    pass
+
+def test_fails():
+    assert False
+
+def test_errors(broken):
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "count"),
+    [
+        pytest.param(("-k", "passes"), 1, id="pass: header only"),
+        pytest.param(("-k", "fails"), 2, id="failure: header and summary"),
+        pytest.param(("-k", "errors"), 2, id="error: header and summary"),
+        pytest.param(("-q", "-k", "passes"), 0, id="quiet pass: nothing"),
+        pytest.param(("-q", "-k", "fails"), 1, id="quiet failure: summary"),
+        pytest.param(("-q", "-k", "errors"), 1, id="quiet error: summary"),
+    ],
+)
+def test_header_and_replay_line(
+    pytester: pytest.Pytester, args: tuple[str, ...], count: int
+) -> None:
+    pytester.makepyfile(HEADER_TESTS)
+    result = pytester.runpytest(*FIXED, *args)
+    assert result.ret in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+    assert result.outlines.count(HEADER) == count, result.stdout.str()
+    if count == 2:  # the replay line comes after the failure report, before the summary
+        lines = result.outlines
+        assert lines.index(
+            "=========================== short test summary info ============================"
+        ) > max(i for i, line in enumerate(lines) if line == HEADER)
+
+
+def test_without_options_the_seed_is_random_and_the_date_is_today(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("def test_x(): pass")
+    headers = []
+    for _ in range(2):
+        result = pytester.runpytest("-p", "no:cacheprovider")
+        line = next(line for line in result.outlines if line.startswith("bookslot:"))
+        match = re.fullmatch(r"bookslot: --bookslot-seed=(\d+) --bookslot-as-of=(\S+)", line)
+        assert match, line
+        assert int(match.group(1)) < 2**32
+        assert match.group(2) in (
+            date.today().isoformat(),
+            date.fromordinal(date.today().toordinal() - 1).isoformat(),
+        )
+        headers.append(line)
+    assert headers[0] != headers[1]
+
+
+# --- options, ini options and usage errors -------------------------------------------
+
+
+def test_ini_options_apply_and_the_command_line_wins(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nbookslot_seed = 11\nbookslot_as_of = 2031-01-02\n")
+    pytester.makepyfile(
+        """
+        from datetime import date
+        from factories import seeding
+
+        def test_date(request):
+            assert seeding.reference_date() == date(2031, 1, 2)
+            assert request.config.getoption("bookslot_seed") == 11
+            assert request.config.getoption("bookslot_as_of") == "2031-01-02"
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["bookslot: --bookslot-seed=11 --bookslot-as-of=2031-01-02"])
+    result = pytester.runpytest("-p", "no:cacheprovider", "--bookslot-seed=12")
+    result.stdout.fnmatch_lines(["bookslot: --bookslot-seed=12 --bookslot-as-of=2031-01-02"])
+
+
+def test_toml_ini_options_may_be_a_number_and_a_date(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(
+        "[tool.pytest.ini_options]\nbookslot_seed = 11\nbookslot_as_of = 2031-01-02\n"
+    )
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["bookslot: --bookslot-seed=11 --bookslot-as-of=2031-01-02"])
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "message"),
+    [
+        (["--bookslot-seed=abc"], "", "argument --bookslot-seed: 'abc' is not a whole number"),
+        (["--bookslot-seed=-1"], "", "seed -1 is out of range"),
+        ([f"--bookslot-seed={2**64}"], "", "is out of range; expected 0 <= seed < 2**64"),
+        (
+            ["--bookslot-as-of=2030-02-30"],
+            "",
+            "argument --bookslot-as-of: '2030-02-30' is not a date",
+        ),
+        (["--bookslot-as-of=20300101"], "", "'20300101' is not a date; expected YYYY-MM-DD"),
+        ([], "bookslot_seed = 1.5", "ini option bookslot_seed: '1.5' is not a whole number"),
+        ([], "bookslot_as_of = soon", "ini option bookslot_as_of: 'soon' is not a date"),
+    ],
+)
+def test_bad_seed_or_date_is_a_usage_error(
+    pytester: pytest.Pytester, args: list[str], ini: str, message: str
+) -> None:
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest("-p", "no:cacheprovider", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+
+
+CONFIG_TEST = """
+from factories import validate
+
+def test_payer(bookslot_payload):
+    validate(bookslot_payload)
+    print("PAYER", bookslot_payload["PayerName"], bookslot_payload["phone_number"])
+"""
+
+
+@pytest.mark.parametrize(
+    ("option", "ini", "env", "payer"),
+    [
+        ("option.yaml", None, None, "Option Payer"),
+        (None, "ini.yaml", None, "Ini Payer"),
+        (None, None, "env.yaml", "Env Payer"),
+        ("option.yaml", None, "env.yaml", "Option Payer"),
+        (None, "ini.yaml", "env.yaml", "Ini Payer"),
+        ("option.yaml", "ini.yaml", "env.yaml", "Option Payer"),
+        (None, None, None, None),
+    ],
+)
+def test_config_file_takes_effect_by_precedence(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    option: str | None,
+    ini: str | None,
+    env: str | None,
+    payer: str | None,
+) -> None:
+    for name in ("option", "ini", "env"):
+        data = {"payers": [f"{name.title()} Payer"], "phone": "5550001234"}
+        pytester.path.joinpath(f"{name}.yaml").write_text(yaml.safe_dump(data))
+    pytester.makepyfile(CONFIG_TEST)
+    # This process reads BOOKSLOT_CONFIG on first use: do that before changing it.
+    before = config.current()
+    if ini:
+        pytester.makeini(f"[pytest]\nbookslot_config = {ini}\n")
+    if env:
+        monkeypatch.setenv("BOOKSLOT_CONFIG", str(pytester.path / env))
+    else:
+        monkeypatch.delenv("BOOKSLOT_CONFIG", raising=False)
+    result = pytester.runpytest("-s", *FIXED, *([f"--bookslot-config={option}"] if option else []))
+    result.assert_outcomes(passed=1)
+    if payer:
+        result.stdout.fnmatch_lines([f"*PAYER {payer} 5550001234"])
+    else:
+        result.stdout.fnmatch_lines(["*PAYER * 1234567890"])
+    # The inner run leaves this process's config as it was.
+    assert config.current() is before
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "config file 'missing.yaml' does not exist (given by --bookslot-config)"),
+        (
+            "payers: 3\n",
+            "key 'payers' is 3; expected a list of strings (given by --bookslot-config)",
+        ),
+        ("payer: [X]\n", "key 'payer' is not a known key; did you mean 'payers'?"),
+    ],
+)
+def test_bad_config_is_a_usage_error(
+    pytester: pytest.Pytester, content: str | None, message: str
+) -> None:
+    pytester.makepyfile("def test_x(): pass")
+    name = "missing.yaml"
+    if content is not None:
+        name = "bad.yaml"
+        pytester.path.joinpath(name).write_text(content)
+    result = pytester.runpytest("-p", "no:cacheprovider", f"--bookslot-config={name}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message.replace("missing.yaml", str(pytester.path / name)) in result.stderr.str()
+
+
+def test_a_bad_config_in_the_environment_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile("def test_x(): pass")
+    monkeypatch.setenv("BOOKSLOT_CONFIG", "nowhere.yaml")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "'nowhere.yaml' does not exist (given by environment variable BOOKSLOT_CONFIG)" in (
+        result.stderr.str()
+    )
+
+
+def test_an_inner_run_leaves_the_host_stream_and_date_as_they_were(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("def test_x(bookslot_payload): pass")
+    host_date = seeding.reference_date()
+    seeding.set_reference_date(date(2040, 1, 1))
+    try:
+        with seeding.seeded(123):
+            expected = BookslotPayloadFactory.build()
+        with seeding.seeded(123):
+            pytester.runpytest(*FIXED).assert_outcomes(passed=1)
+            assert seeding.current_seed() == 123
+            assert BookslotPayloadFactory.build() == expected
+        assert seeding.reference_date() == date(2040, 1, 1)
+    finally:
+        seeding.set_reference_date(host_date)
+
+
+# --- bookslot_data_file -------------------------------------------------------------
+
+DATA_FILE_TEST = """
+import json
+
+def test_records(bookslot_data_file):
+    assert len(bookslot_data_file) == 3
+    print("RECORDS", json.dumps(bookslot_data_file))
+    bookslot_data_file.clear()  # each test gets its own copy
+
+def test_records_again(bookslot_data_file):
+    assert len(bookslot_data_file) == 3
+"""
+
+
+def write_payloads(path: Path, count: int = 3) -> list[dict[str, str]]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with seeding.seeded(5):
+        payloads = [dict(p) for p in BookslotPayloadFactory.build_batch(count)]
+    with path.open("w", encoding="utf-8") as file:
+        json.dump(payloads, file)
+    return payloads
+
+
+@pytest.mark.parametrize("where", ["option", "default"])
+def test_bookslot_data_file_loads_the_file(pytester: pytest.Pytester, where: str) -> None:
+    pytester.makepyfile(DATA_FILE_TEST)
+    if where == "option":
+        payloads = write_payloads(pytester.path / "mine" / "patients.json")
+        args = ["--bookslot-data-file=mine/patients.json"]
+    else:
+        payloads = write_payloads(pytester.path / "test_data" / "bookslot" / "bookslot_data.json")
+        args = []
+    result = pytester.runpytest("-s", "-p", "no:randomly", *FIXED, *args)
+    result.assert_outcomes(passed=2)
+    line = next(line for line in result.outlines if "RECORDS " in line)
+    assert json.loads(line.split("RECORDS ", 1)[1]) == payloads
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "expected"),
+    [
+        (
+            '[{"first_name": "Ann"}]',
+            ["--bookslot-data-file=broken.json"],
+            "bookslot_data_file: */broken.json, record 1*: field 'last_name' is missing; *",
+        ),
+        ("{not json", ["--bookslot-data-file=broken.json"], "bookslot_data_file: */broken.json*"),
+        (None, [], "bookslot_data_file: */test_data/bookslot/bookslot_data.json*make generate*"),
+    ],
+    ids=["invalid record", "not JSON", "missing default"],
+)
+def test_bookslot_data_file_fails_with_the_file_name(
+    pytester: pytest.Pytester, content: str | None, args: list[str], expected: str
+) -> None:
+    pytester.makepyfile("def test_records(bookslot_data_file):\n    pass\n")
+    if content is not None:
+        pytester.path.joinpath("broken.json").write_text(content)
+    result = pytester.runpytest(*FIXED, *args)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([expected])
+    assert "During handling" not in result.stdout.str()
+
+
+# --- the same data for the same test --------------------------------------------------
+
+
+def test_same_data_whatever_the_selection(
+    recording: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, full = run_recorded(recording, monkeypatch, *FIXED, *NO_RANDOMLY)
+    assert len(full) == 14
+    # Each test has a stream of its own: the same fixture differs between tests.
+    payload = full["test_a.py::test_payload"]
+    assert payload != full["test_a.py::test_shared_first"][1]
+    assert payload != full["test_a.py::test_shared_second"][1]
+    assert full["test_a.py::test_import_time"][0] != full["test_b.py::test_import_time"]
+    _, part = run_recorded(
+        recording,
+        monkeypatch,
+        *FIXED,
+        *NO_RANDOMLY,
+        "-k",
+        "import or parametrized or shared_second",
+    )
+    assert len(part) == 5
+    assert part == common_records(full, part)
+    # Collecting test_b.py alone: its import-time data does not depend on test_a.py.
+    _, alone = run_recorded(recording, monkeypatch, *FIXED, *NO_RANDOMLY, "test_b.py")
+    assert len(alone) == 4
+    assert alone == common_records(full, alone)
+
+
+def test_same_data_in_reversed_order(
+    recording: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forward_run, forward = run_recorded(recording, monkeypatch, *FIXED, *NO_RANDOMLY)
+    backward_run, backward = run_recorded(
+        recording, monkeypatch, *FIXED, *NO_RANDOMLY, reverse=True
+    )
+    assert run_order(backward_run) == run_order(forward_run)[::-1] != []
+    assert backward == forward
+
+
+def test_same_data_under_pytest_randomly(
+    recording: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain_run, plain = run_recorded(recording, monkeypatch, *FIXED, *NO_RANDOMLY)
+    for randomly_seed in (1, 2):
+        shuffled_run, shuffled = run_recorded(
+            recording, monkeypatch, *FIXED, "-p", "randomly", f"--randomly-seed={randomly_seed}"
+        )
+        assert f"Using --randomly-seed={randomly_seed}" in shuffled_run.stdout.str()
+        assert run_order(shuffled_run) != run_order(plain_run)
+        assert shuffled == plain
+
+
+def payers(records: Records) -> set[str]:
+    """The payer names anywhere in the records."""
+    found: set[str] = set()
+    for data in records.values():
+        for item in data if isinstance(data, list) else [data]:
+            for payload in item if isinstance(item, list) else [item]:
+                found.add(payload["PayerName"])
+    return found
+
+
+def test_xdist_workers_use_the_controller_seed_date_and_config(
+    recording: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No --bookslot-seed: each worker would draw its own seed if the controller's did
+    # not reach it, and test_b.py's data-derived ids would differ between workers.
+    recording.path.joinpath("cfg.yaml").write_text(yaml.safe_dump({"payers": ["Xdist Payer"]}))
+    options = ("-p", "no:cacheprovider", "--bookslot-config=cfg.yaml")
+    parallel_run, parallel = run_recorded(
+        recording, monkeypatch, *options, "-n", "2", in_subprocess=True
+    )
+    parallel_run.stdout.fnmatch_lines(["bookslot: *", "*created: 2/2 workers*"])
+    assert payers(parallel) == {"Xdist Payer"}
+    header = next(line for line in parallel_run.outlines if line.startswith("bookslot: "))
+    # The header replays the parallel run in a serial one.
+    _, serial = run_recorded(recording, monkeypatch, *header.split()[1:], *options, *NO_RANDOMLY)
+    assert len(serial) == 14
+    assert parallel == serial
+
+
+def test_another_seed_gives_other_data(
+    recording: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, first = run_recorded(recording, monkeypatch, *FIXED, *NO_RANDOMLY)
+    _, second = run_recorded(recording, monkeypatch, *FIXED, *NO_RANDOMLY, "--bookslot-seed=8")
+    # test_ids_from_data takes its ids from the data: other seed, other node ids.
+    assert len([nodeid for nodeid in first if nodeid not in second]) == 2
+    common = [nodeid for nodeid in first if nodeid in second]
+    assert len(common) == 12
+    for nodeid in common:
+        assert first[nodeid] != second[nodeid], nodeid
+
+
+def test_same_seed_and_date_on_another_day(
+    recording: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, today = run_recorded(recording, monkeypatch, *FIXED, *NO_RANDOMLY)
+
+    class OtherDay(date):
+        @classmethod
+        def today(cls) -> OtherDay:
+            return cls(2033, 3, 3)
+
+    monkeypatch.setattr(bookslot_plugin, "date", OtherDay)
+    monkeypatch.setattr(seeding, "date", OtherDay)
+    _, later = run_recorded(recording, monkeypatch, *FIXED, *NO_RANDOMLY)
+    assert later == today
+    # The clock was moved: without --bookslot-as-of the run takes that day.
+    clock_run, _ = run_recorded(recording, monkeypatch, f"--bookslot-seed={SEED}", "-k", "payload")
+    clock_run.stdout.fnmatch_lines(
+        [f"bookslot: --bookslot-seed={SEED} --bookslot-as-of=2033-03-03"]
+    )
+
+
+def test_a_test_replays_outside_pytest_from_the_seed_and_its_node_id(
+    recording: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, records = run_recorded(recording, monkeypatch, *FIXED, *NO_RANDOMLY, "-k", "global_random")
+    nodeid = "test_a.py::test_body_after_global_random"
+    with seeding.seeded(seeding.derive(SEED, nodeid)):
+        replay = BookslotPayloadFactory.build_batch(2, as_of=date.fromisoformat(AS_OF))
+    assert records[nodeid] == replay
