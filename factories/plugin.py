@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import secrets
 from collections.abc import Generator
 from contextlib import ExitStack
@@ -40,7 +39,7 @@ import pytest
 from pytest_factoryboy import register
 
 from factories import config as _config
-from factories import seeding
+from factories import providers, seeding
 from factories.bookslot import BookslotPayload, BookslotPayloadFactory
 from factories.errors import ConfigError, DataFileError, VariantError
 
@@ -52,8 +51,6 @@ BATCH_SIZE = 5
 RANDOM_SEED_LIMIT = 2**32
 #: The environment variable that names a config file (see :mod:`factories.config`).
 CONFIG_ENV = "BOOKSLOT_CONFIG"
-
-_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -88,13 +85,13 @@ def _parse_seed(text: str) -> int:
 
 
 def _parse_as_of(text: str) -> date:
-    text = text.strip()
     try:
-        if not _DATE_RE.fullmatch(text):
-            raise ValueError
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a date; expected YYYY-MM-DD, e.g. 2026-11-29") from None
+        as_of = providers.as_date(text.strip())
+    except VariantError:
+        as_of = None
+    if as_of is None:
+        raise ValueError(f"{text!r} is not a date; expected YYYY-MM-DD, e.g. 2026-11-29")
+    return as_of
 
 
 def _seed_arg(text: str) -> int:
