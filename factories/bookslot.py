@@ -22,6 +22,7 @@ from factories import config, providers, seeding
 from factories.errors import VariantError
 
 __all__ = [
+    "MAX_BATCH",
     "BookslotPayload",
     "BookslotPayloadDict",
     "BookslotPayloadFactory",
@@ -164,6 +165,21 @@ def _dob(o: Any) -> str:
     return providers.birth_dates(low, high, as_of).one(_RANDOM)
 
 
+#: The largest batch the factory builds in memory; the bulk engine streams any number.
+MAX_BATCH = 10_000_000
+
+
+def _batch_size(size: object) -> int:
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise VariantError(f"batch size {size!r} is not a whole number")
+    if not 0 <= size <= MAX_BATCH:
+        raise VariantError(
+            f"batch size {size:,} is out of range; expected 0 to {MAX_BATCH:,} "
+            "(for more, stream them with factories.bulk or `bookslot-data generate`)"
+        )
+    return size
+
+
 def _check_variants(params: dict[str, Any]) -> None:
     # Only what differs from the defaults needs checking; a plain build() skips it.
     chosen = {
@@ -246,6 +262,18 @@ class BookslotPayloadFactory(Factory[BookslotPayload]):
         return model_class(ordered)
 
     _create = _build
+
+    @classmethod
+    def build_batch(cls, size: int, **kwargs: Any) -> list[BookslotPayload]:
+        """Build ``size`` payloads (see :data:`MAX_BATCH`; more: use :mod:`factories.bulk`)."""
+        batch: list[BookslotPayload] = super().build_batch(_batch_size(size), **kwargs)
+        return batch
+
+    @classmethod
+    def create_batch(cls, size: int, **kwargs: Any) -> list[BookslotPayload]:
+        """Create ``size`` payloads (nothing is persisted: the same as :meth:`build_batch`)."""
+        batch: list[BookslotPayload] = super().create_batch(_batch_size(size), **kwargs)
+        return batch
 
 
 def _save_sequence() -> Callable[[], None]:

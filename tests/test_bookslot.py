@@ -767,3 +767,16 @@ def test_payload_serialises_with_every_common_tool() -> None:
     assert "!!python" not in yaml.dump([payload])
     assert pickle.loads(pickle.dumps(payload)) == payload
     assert copy.deepcopy(payload) == payload
+
+
+@pytest.mark.parametrize("size", [-1, "3", 2.5, True, None, 10**12])
+@pytest.mark.parametrize("method", ["build_batch", "create_batch"])
+def test_batch_size_must_be_a_sane_whole_number(method: str, size: object) -> None:
+    # factory_boy would return [] for -1 and run for ever on 10**12.
+    with pytest.raises(factories.VariantError, match="batch size"):
+        getattr(BookslotPayloadFactory, method)(size)
+
+
+def test_batch_of_zero_is_empty() -> None:
+    assert BookslotPayloadFactory.build_batch(0) == []
+    assert BookslotPayloadFactory.create_batch(0) == []
