@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import zipcodes
+from oracles import born_on, coords, cosine_miles, residential_rows, years_old, zip_row
 
 import factories
 from factories import (
@@ -39,7 +40,6 @@ from factories.config import (
 )
 
 AS_OF = date(2026, 6, 15)
-RADIUS_MILES = 6371.0088 / 1.609344  # mean Earth radius (IUGG), in statute miles
 TOLERANCE_MILES = 0.01
 BANDS = {"default": (18, 85), "young": (18, 30), "senior": (65, 90)}
 
@@ -67,42 +67,9 @@ def _default_config_and_seed() -> Any:
 # --- independent helpers -------------------------------------------------------------
 
 
-def born_on(dob: str) -> date:
-    assert re.fullmatch(r"[0-9]{2}/[0-9]{2}/[0-9]{4}", dob), dob
-    return date(int(dob[6:]), int(dob[:2]), int(dob[3:5]))  # raises if not a real date
-
-
-def years_old(born: date, on: date) -> int:
-    try:
-        birthday = born.replace(year=on.year)
-    except ValueError:  # born on 29 February, a common year: the birthday is 1 March
-        birthday = date(on.year, 3, 1)
-    return on.year - born.year - (birthday > on)
-
-
 def letters(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", name.lower())
     return "".join(ch for ch in decomposed if "a" <= ch <= "z")
-
-
-@functools.cache
-def zip_row(code: str) -> dict[str, Any]:
-    rows = zipcodes.matching(code)
-    assert len(rows) == 1, code
-    return rows[0]
-
-
-def coords(code: str) -> tuple[float, float]:
-    row = zip_row(code)
-    return float(row["lat"]), float(row["long"])
-
-
-def cosine_miles(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    cos_angle = math.sin(lat1) * math.sin(lat2) + math.cos(lat1) * math.cos(lat2) * math.cos(
-        lon2 - lon1
-    )
-    return RADIUS_MILES * math.acos(max(-1.0, min(1.0, cos_angle)))
 
 
 def assert_real_residential_zip(code: str) -> dict[str, Any]:
@@ -118,28 +85,12 @@ def assert_fictional_phone_of(phone: str, code: str) -> None:
     assert 5550100 <= int(phone[3:]) <= 5550199, phone
 
 
-@functools.cache
-def residential_places() -> dict[str, tuple[str, float, float]]:
-    """ZIP -> (state, lat, long) of active STANDARD ZIPs with coordinates and area codes."""
-    out = {}
-    for row in zipcodes.list_all():
-        lat, lon = float(row["lat"] or 0), float(row["long"] or 0)
-        if (
-            row["active"]
-            and row["zip_code_type"] == "STANDARD"
-            and row["area_codes"]
-            and (lat, lon) != (0.0, 0.0)
-        ):
-            out[row["zip_code"]] = (row["state"], lat, lon)
-    return out
-
-
 def nearest_residential_miles(code: str, exclude_self: bool) -> float:
     origin = coords(code)
     return min(
         (
             cosine_miles(origin, (lat, lon))
-            for z, (_, lat, lon) in residential_places().items()
+            for z, (_, lat, lon) in residential_rows().items()
             if abs(lat - origin[0]) < 1.6 and not (exclude_self and z == code)
         ),
         default=math.inf,
@@ -163,7 +114,7 @@ def remote_centres() -> tuple[str, str]:
         code = row["zip_code"]
         if not (row["lat"] and row["long"]):
             continue
-        if code in residential_places():
+        if code in residential_rows():
             if isolated is None and nearest_residential_miles(code, True) > 25 + TOLERANCE_MILES:
                 isolated = code
         elif empty_25 is None and 25 + TOLERANCE_MILES < nearest_residential_miles(code, False) < (
@@ -548,7 +499,7 @@ def test_state_and_near_is_the_intersection(state: str, near: str) -> None:
     # Every distance with a ZIP of the state within it is drawn, and no other.
     in_state = [
         cosine_miles(coords(near), (lat, lon))
-        for st, lat, lon in residential_places().values()
+        for st, lat, lon in residential_rows().values()
         if st == state
     ]
     reachable = {d for d in ZIP_DISTANCES if any(m <= int(d) for m in in_state)}

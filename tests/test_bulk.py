@@ -10,10 +10,10 @@ from datetime import date
 import orjson
 import pytest
 from faker.providers.person.en_US import Provider as FakerPerson
+from oracles import born_on, years_old
 
 from factories import FIELDS, BookslotPayloadFactory, bulk, configure, seed, validate
 from factories.errors import VariantError
-from factories.providers import age
 
 AS_OF = date(2026, 11, 29)
 
@@ -59,8 +59,7 @@ def test_variant_rules_hold_in_bulk() -> None:
 
 
 def _age(dob: str) -> int:
-    month, day, year = map(int, dob.split("/"))
-    return age(date(year, month, day), AS_OF)
+    return years_old(born_on(dob), AS_OF)
 
 
 def test_config_is_followed(tmp_path: object) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import math
 import os
 import pty
 import shutil
@@ -17,13 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 import zipcodes
+from oracles import born_on, years_old, zip_miles
 
 from factories import FIELDS, configure, validate
 from factories.cli import main
 from factories.config import LOCATIONS
 from factories.datasets import STANDARD_SETS
 from factories.export import load
-from factories.providers import age
 
 AS_OF = "2026-11-29"
 AS_OF_DATE = date(2026, 11, 29)
@@ -47,22 +46,8 @@ def generate(path: Path, *extra: str, count: int = 25, seed: int = 1) -> int:
     )  # fmt: skip
 
 
-def miles(a: str, b: str) -> float:
-    """Spherical law of cosines: independent of the library's haversine."""
-    (pa,), (pb,) = zipcodes.matching(a), zipcodes.matching(b)
-    lat1, lon1, lat2, lon2 = map(
-        math.radians, map(float, (pa["lat"], pa["long"], pb["lat"], pb["long"]))
-    )
-    cos = math.sin(lat1) * math.sin(lat2) + math.cos(lat1) * math.cos(lat2) * math.cos(lon2 - lon1)
-    return 3958.7613 * math.acos(max(-1.0, min(1.0, cos)))
-
-
 def ages(records: list[dict[str, str]]) -> list[int]:
-    result = []
-    for record in records:
-        month, day, year = map(int, record["dob"].split("/"))
-        result.append(age(date(year, month, day), AS_OF_DATE))
-    return result
+    return [years_old(born_on(record["dob"]), AS_OF_DATE) for record in records]
 
 
 @pytest.mark.parametrize("suffix", [".json", ".yaml", ".yml", ".jsonl", ".ndjson", ".csv"])
@@ -126,7 +111,7 @@ def test_workers_do_not_change_the_bytes(tmp_path: Path) -> None:
         (["--dynamic-phone"], lambda rs: all(r["phone_number"][3:8] == "55501" for r in rs)),
         (["--state", "TX"], lambda rs: all(zipcodes.matching(r["zip"])[0]["state"] == "TX" for r in rs)),
         (["--dynamic-zip"], lambda rs: len({r["zip"] for r in rs}) > 5),
-        (["--near", "20678"], lambda rs: all(miles("20678", r["zip"]) <= int(r["zip_distance"]) + 0.01 for r in rs)),
+        (["--near", "20678"], lambda rs: all(zip_miles("20678", r["zip"]) <= int(r["zip_distance"]) + 0.01 for r in rs)),
     ],
 )  # fmt: skip
 def test_variant_flags(tmp_path: Path, flags: list[str], check) -> None:  # type: ignore[no-untyped-def]

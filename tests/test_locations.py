@@ -2,57 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
-import math
 
 import pytest
-import zipcodes
+from oracles import cosine_miles, residential_rows, zip_row
 
 import factories
 from factories import locations
 from factories.errors import BookslotError, LocationError, VariantError
 
 # Mean Earth radius (IUGG, 6371.0088 km) in statute miles, computed here rather than imported.
-RADIUS_MILES = 6371.0088 / 1.609344
 TOLERANCE_MILES = 0.01
 
 
 @pytest.fixture(autouse=True)
 def _seeded() -> None:
     factories.seed(11)
-
-
-@functools.cache
-def zip_row(code: str) -> dict[str, object]:
-    rows = zipcodes.matching(code)
-    assert len(rows) == 1, code
-    return rows[0]
-
-
-@functools.cache
-def residential_rows() -> dict[str, tuple[str, float, float]]:
-    """ZIP -> (state, lat, long) for active STANDARD ZIPs with coordinates and area codes."""
-    out = {}
-    for row in zipcodes.list_all():
-        lat, lon = float(row["lat"] or 0), float(row["long"] or 0)
-        if (
-            row["active"]
-            and row["zip_code_type"] == "STANDARD"
-            and row["area_codes"]
-            and (lat, lon) != (0.0, 0.0)
-        ):
-            out[row["zip_code"]] = (row["state"], lat, lon)
-    return out
-
-
-def cosine_miles(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance by the spherical law of cosines (not haversine)."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    cos_angle = math.sin(lat1) * math.sin(lat2) + math.cos(lat1) * math.cos(lat2) * math.cos(
-        lon2 - lon1
-    )
-    return RADIUS_MILES * math.acos(max(-1.0, min(1.0, cos_angle)))
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
-import math
 import random
 import re
 import unicodedata
@@ -12,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 import zipcodes
+from oracles import cosine_miles, residential_rows
 
 import factories
 from factories import providers
@@ -226,29 +225,6 @@ def test_tables_follow_the_config() -> None:
 
 
 # --- ZIPs and phones -------------------------------------------------------------------
-
-
-@functools.cache
-def residential_rows() -> dict[str, tuple[str, float, float]]:
-    out = {}
-    for row in zipcodes.list_all():
-        lat, lon = float(row["lat"] or 0), float(row["long"] or 0)
-        if (
-            row["active"]
-            and row["zip_code_type"] == "STANDARD"
-            and row["area_codes"]
-            and (lat, lon) != (0.0, 0.0)
-        ):
-            out[row["zip_code"]] = (row["state"], lat, lon)
-    return out
-
-
-def cosine_miles(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    cos_angle = math.sin(lat1) * math.sin(lat2) + math.cos(lat1) * math.cos(lat2) * math.cos(
-        lon2 - lon1
-    )
-    return RADIUS_MILES * math.acos(max(-1.0, min(1.0, cos_angle)))
 
 
 def test_zip_pool_of_a_state_is_its_residential_zips() -> None:
