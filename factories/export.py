@@ -137,8 +137,15 @@ def _json_end(count: int) -> bytes:
 def _jsonl_encode(records: Sequence[Mapping[str, str]], first: bool) -> bytes:
     if not records:
         return b""
-    dumps = orjson.dumps
-    return b"\n".join([dumps(record, default=_as_dict) for record in records]) + b"\n"
+    rows = records if isinstance(records, list) else list(records)
+    if not all(rows):  # orjson writes an empty record as "{}", without layout to delete
+        return b"".join(orjson.dumps(row, default=_as_dict) + b"\n" for row in rows)
+    # One orjson call per block: a call per record costs ~6x more, most of it in the
+    # allocator. In indented output every raw newline is layout (a newline inside a
+    # string is escaped), so deleting the layout leaves one record per line:
+    # '[\n  {\n    "a": "1"\n  },\n  {\n    ...\n  }\n]' -> '{"a": "1"}\n{...}\n'.
+    text = orjson.dumps(rows, default=_as_dict, option=orjson.OPT_INDENT_2)
+    return text[4:-6].replace(b"\n    ", b"").replace(b"\n  },\n  {", b"}\n{") + b"}\n"
 
 
 def _csv_begin(fields: Sequence[str]) -> bytes:
