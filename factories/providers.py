@@ -50,12 +50,24 @@ __all__ = [
     "email_slug",
     "fictional_number",
     "fictional_phone",
+    "format_date",
     "near_choices",
     "tables",
     "zip_pool",
 ]
 
 DATE_FORMAT = "%m/%d/%Y"
+
+
+def format_date(day: date) -> str:
+    """Format a date as ``MM/DD/YYYY``, the year always 4 digits.
+
+    ``strftime("%Y")`` gives ``998`` for the year 998 on glibc, not ``0998``.
+
+    >>> format_date(date(998, 5, 20))
+    '05/20/0998'
+    """
+    return f"{day.month:02d}/{day.day:02d}/{day.year:04d}"
 
 
 class Choice:
@@ -244,13 +256,13 @@ class BirthDates:
 
     def one(self, rng: random.Random) -> str:
         """Draw one date as ``MM/DD/YYYY`` (cheap: no table is built for a single draw)."""
-        return date.fromordinal(self.first + rng.randrange(self.days)).strftime(DATE_FORMAT)
+        return format_date(date.fromordinal(self.first + rng.randrange(self.days)))
 
     @cached_property
     def table(self) -> tuple[str, ...]:
         """Every date of the band as ``MM/DD/YYYY``, oldest first."""
         return tuple(
-            date.fromordinal(n).strftime(DATE_FORMAT)
+            format_date(date.fromordinal(n))
             for n in range(self.first, self.first + self.days)
         )
 
