@@ -20,11 +20,14 @@ Running blocks on another engine (Dask, Spark, a job queue) gives the same data:
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import random
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -33,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from factories import config, providers, seeding
 from factories.config import FIELDS, Config
 from factories.errors import VariantError
+from factories.rules import excerpt
 
 if TYPE_CHECKING:  # pragma: no cover
     from concurrent.futures import Executor, Future
@@ -68,8 +72,18 @@ class Job:
         """Check the arguments and fix the reference date and config.
 
         Raises:
-            VariantError: A bad seed, date or variant.
+            VariantError: A bad seed, date, config or variant.
         """
+        unknown = [name for name in variants if name not in _VARIANTS]
+        if unknown:
+            raise VariantError(
+                f"unknown variant {unknown[0]!r}; expected one of {', '.join(_VARIANTS)}"
+            )
+        if cfg is not None and not isinstance(cfg, Config):
+            raise VariantError(
+                f"cfg {excerpt(cfg)} is not a Config; expected one from "
+                "factories.config.load_config() or configure()"
+            )
         checked = providers.Variants(as_of=providers.as_date(as_of), **variants)
         job = cls(
             seed=seeding.check_seed(seed),
@@ -80,6 +94,9 @@ class Job:
         if checked.zip_mode == "near":  # fail before the first block, not inside a worker
             _near(job)
         return job
+
+
+_VARIANTS = (*providers.VARIANT_FLAGS, "state", "near")
 
 
 def block_count(number: int, total: int) -> int:
@@ -231,6 +248,11 @@ def block(
     job = Job.make(seed, as_of=as_of, cfg=cfg, **variants)
     if isinstance(number, bool) or not isinstance(number, int) or number < 0:
         raise VariantError(f"block number {number!r} is not a whole number >= 0")
+    if number >= MAX_COUNT // BLOCK_SIZE:
+        raise VariantError(
+            f"block number {number:,} is out of range; a run of at most {MAX_COUNT:,} "
+            f"records has blocks 0 to {MAX_COUNT // BLOCK_SIZE - 1:,}"
+        )
     if not 0 <= _count_check(count) <= BLOCK_SIZE:
         raise VariantError(f"count {count} is out of range; expected 0 to {BLOCK_SIZE}")
     return _rows(_columns(job, number, count))
@@ -270,8 +292,8 @@ def encoded_blocks(
         on_block: Called with each block's record count once it is yielded (progress).
     """
     total_blocks = math.ceil(_count_check(count) / BLOCK_SIZE)
-    if workers < 1:
-        raise VariantError(f"workers {workers!r} must be at least 1")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise VariantError(f"workers {workers!r} is not a whole number >= 1")
     if workers == 1 or total_blocks <= 1:
         for number in range(total_blocks):
             size = block_count(number, count)
@@ -283,10 +305,18 @@ def encoded_blocks(
     with _pool(min(workers, total_blocks)) as pool:
         pending: deque[tuple[int, Future[bytes]]] = deque()
         numbers = iter(range(total_blocks))
+
+        def submit(number: int) -> None:
+            size = block_count(number, count)
+            pending.append((size, pool.submit(_encode_block, job, number, size, encode)))
+
         try:
+            with _interrupts_held():
+                # The first submissions start the workers: they begin with Ctrl-C held.
+                for number in itertools.islice(numbers, 2 * workers - 1):
+                    submit(number)
             for number in numbers:
-                size = block_count(number, count)
-                pending.append((size, pool.submit(_encode_block, job, number, size, encode)))
+                submit(number)
                 if len(pending) >= 2 * workers:
                     size, future = pending.popleft()
                     yield future.result()
@@ -314,7 +344,39 @@ def _pool(workers: int) -> Executor:
     # is unavailable (macOS, Windows) the workers rebuild them.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     context = multiprocessing.get_context(method)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_ignore_interrupts
+    )
+
+
+# Ctrl-C in a terminal sends SIGINT to every process of the group. The parent alone
+# acts on it: it stops, shuts the pool down and leaves the target file as it was. A
+# worker that took it would die and break the pool: a BrokenProcessPool traceback,
+# or a parent that hangs at exit joining a worker stuck on a queue nobody reads.
+
+
+def _ignore_interrupts() -> None:
+    """Make a worker ignore Ctrl-C (the first thing it does)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C back while workers start; it arrives when the block ends.
+
+    A worker inherits the held signal until :func:`_ignore_interrupts` runs, so a
+    Ctrl-C in the middle of starting one cannot kill it.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not on Windows
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def default_workers() -> int:

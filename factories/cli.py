@@ -47,10 +47,17 @@ def _count(text: str) -> int:
 
 
 def _date(text: str) -> date:
+    from factories.providers import as_date
+
+    # The one date rule of the library: Python 3.11's date.fromisoformat also reads
+    # "20261129" and "2026-W48-1", which 3.10 refuses.
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date as YYYY-MM-DD") from None
+        value = as_date(text)
+    except BookslotError:
+        value = None
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date as YYYY-MM-DD")
+    return value
 
 
 def _workers(text: str) -> int:

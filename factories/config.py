@@ -23,12 +23,16 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from factories.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import yaml
 
 __all__ = [
     "AGE_BANDS",
@@ -192,8 +196,9 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     """Read and validate a YAML config file.
 
     Raises:
-        ConfigError: The file is missing, unreadable, not YAML, holds a YAML tag,
-            or has an unknown key or a bad value. The message names the file and key.
+        ConfigError: The file is missing, unreadable, not YAML, holds a YAML tag, a
+            value YAML cannot build (such as the date 2026-02-30) or a key twice, or
+            has an unknown key or a bad value. The message names the file and key.
     """
     import yaml  # deferred: most runs never read a config file
 
@@ -202,17 +207,25 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         text = Path(name).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file {name!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a NUL in the name
         raise ConfigError(f"config file {name!r} cannot be read: {exc}") from None
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
-        data = yaml.load(text, Loader=loader)
-    except yaml.constructor.ConstructorError as exc:
-        raise ConfigError(
-            f"config file {name!r}: YAML tags are not allowed ({_first_line(exc)})"
-        ) from None
-    except (yaml.YAMLError, RecursionError) as exc:
-        raise ConfigError(f"config file {name!r} is not valid YAML: {_first_line(exc)}") from None
+        # Nodes first (nothing is built yet, and each node knows its line), then the
+        # values key by key, so that an error names its key.
+        try:
+            root = loader.get_single_node()
+        except (yaml.YAMLError, RecursionError) as exc:
+            raise ConfigError(
+                f"config file {name!r} is not valid YAML: {_first_line(exc)}"
+            ) from None
+        data: Any
+        if isinstance(root, yaml.MappingNode):
+            data = _build_mapping(loader, root, name)
+        else:
+            data = None if root is None else _build(loader, root, name, "the document")
+    finally:
+        loader.dispose()
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
@@ -224,6 +237,83 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 
 def _first_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200]
+
+
+def _build_mapping(loader: Any, root: yaml.MappingNode, name: str) -> dict[Any, Any]:
+    """Build the top-level mapping key by key; refuse a key given twice anywhere."""
+    import yaml
+
+    repeated = _repeated_key(root)
+    if repeated is not None:
+        raise ConfigError(
+            f"config file {name!r}: key {_describe(repeated.value)} appears twice in one mapping "
+            f"(the second time on line {repeated.start_mark.line + 1}); expected each key once"
+        )
+    try:
+        loader.flatten_mapping(root)  # apply merge keys (<<) the way PyYAML does
+    except yaml.constructor.ConstructorError as exc:
+        raise ConfigError(f"config file {name!r} cannot be read: {_first_line(exc)}") from None
+    data: dict[Any, Any] = {}
+    for key_node, value_node in root.value:
+        line = key_node.start_mark.line + 1
+        key = _build(loader, key_node, name, f"the key on line {line}")
+        if not isinstance(key, Hashable):
+            raise ConfigError(
+                f"config file {name!r}: the key on line {line} is {_describe(key)}; "
+                "expected a key name such as 'payers'"
+            )
+        data[key] = _build(loader, value_node, name, f"key {_describe(key)} (line {line})")
+    return data
+
+
+def _build(loader: Any, node: yaml.Node, name: str, what: str) -> Any:
+    """Build one value with the safe loader; every failure is a :class:`ConfigError`."""
+    import yaml
+
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError as exc:
+        if "tag" in str(exc.problem):
+            raise ConfigError(
+                f"config file {name!r}: {what}: YAML tags are not allowed ({_first_line(exc)})"
+            ) from None
+        raise ConfigError(
+            f"config file {name!r}: {what} cannot be read: {_first_line(exc)}"
+        ) from None
+    except (ValueError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
+        # What PyYAML's safe constructors raise for a value they cannot build: the
+        # date 2026-02-30, an integer of 5,000 digits, !!int "x", !!timestamp "x".
+        raise ConfigError(
+            f"config file {name!r}: {what} is not a value YAML can read ({_first_line(exc)}); "
+            'put it in quotes ("...") if it is text'
+        ) from None
+
+
+def _repeated_key(root: yaml.Node) -> yaml.ScalarNode | None:
+    """Return a key that repeats one before it in the same mapping, or ``None``.
+
+    Each node is visited once, however many aliases point at it.
+    """
+    import yaml
+
+    seen: set[int] = set()
+    todo: deque[yaml.Node] = deque([root])
+    while todo:
+        node = todo.popleft()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[tuple[str, str]] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if (key.tag, key.value) in keys:
+                        return key
+                    keys.add((key.tag, key.value))
+                todo.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+    return None
 
 
 _KEYS = (
@@ -283,7 +373,8 @@ class _Checker:
         self.source = source
 
     def error(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"config {self.source!r}: key {key!r} {problem}")
+        # An excerpt of the key: an unknown one may be as long as the file.
+        return ConfigError(f"config {self.source!r}: key {_describe(key)} {problem}")
 
     def _list(self, key: str, value: Any) -> list[Any]:
         if isinstance(value, str):
@@ -320,7 +411,7 @@ class _Checker:
         if not isinstance(value, str) or not value.isascii() or not value.isdigit():
             raise self.error(key, f"is {_describe(value)}; expected {expected}")
         if (exact and len(value) != exact) or not 1 <= len(value) <= 12:
-            raise self.error(key, f"is {value!r}; expected {expected}")
+            raise self.error(key, f"is {_describe(value)}; expected {expected}")
         return value
 
     def zip_code(self, key: str, value: Any) -> str:

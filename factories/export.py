@@ -272,6 +272,11 @@ def _name(path: StrPath) -> str:
     name = os.fspath(path)
     if not isinstance(name, str):
         raise TypeError(f"path must be a str or os.PathLike[str], not {type(name).__name__}")
+    if "\x00" in name:  # the system refuses it with a ValueError, not an OSError
+        raise DataFileError(
+            "is not a file name: it holds a NUL character (\\x00)",
+            path=name.replace("\x00", "\\x00"),
+        )
     return name
 
 
@@ -917,6 +922,12 @@ _MAPPING_TAGS = {None, "!", _TAG + "map"}
 _YAML_UNPRINTABLE = re.compile(
     r"[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
+# Merge keys (<<) copy mappings: a chain of anchors, each merging the one before and
+# adding a key, would hold 1 + 2 + ... + n keys (3,000 lines of YAML take 250 MB).
+# A record has 13 fields, so a mapping may have at most _MAX_FIELDS, and the mappings
+# that anchors keep at most _MAX_ANCHORED fields in all: memory and time stay linear.
+_MAX_FIELDS = 100
+_MAX_ANCHORED = 100_000
 
 
 @dataclass(frozen=True)
@@ -967,6 +978,7 @@ class _YamlReader:
         self.file = file
         self.loader: Any = None
         self.anchors: dict[str, str | dict[str, str] | _Other] = {}
+        self.anchored = 0  # fields in the mappings that anchors keep
         self.number: int | None = None
 
     def error(
@@ -1096,7 +1108,7 @@ class _YamlReader:
         if tag not in (_STR, _TAG + "value"):
             value = _Other(_YAML_KINDS.get(tag, "a merge key"), event.value)
         if event.anchor is not None:
-            self.anchors[event.anchor] = value
+            self._keep(event.anchor, value, event)
         return value
 
     def _record(self, event: yaml.Event) -> tuple[dict[str, str], Mapping[str, int]]:
@@ -1135,16 +1147,44 @@ class _YamlReader:
                 )
             values[key] = self._value(value_event, key)
             lines[key] = line
+            if len(values) > _MAX_FIELDS:
+                raise self._too_many(start)
         loader.get_event()  # mapping end
         if merged:
             result: dict[str, str] = {}
             for source in merged:
                 result.update(source)
+                if len(result) > _MAX_FIELDS:
+                    raise self._too_many(start)
             result.update(values)
             values = result
+            if len(values) > _MAX_FIELDS:
+                raise self._too_many(start)
         if start.anchor is not None:
-            self.anchors[start.anchor] = dict(values)
+            self._keep(start.anchor, dict(values), start)
         return values, lines
+
+    def _too_many(self, start: yaml.Event) -> DataFileError:
+        return self.error(
+            f"has more than {_MAX_FIELDS} fields (with those of merge keys <<); expected "
+            f"a flat record of the {len(FIELDS)} payload fields",
+            start,
+        )
+
+    def _keep(self, anchor: str, value: str | dict[str, str] | _Other, event: yaml.Event) -> None:
+        """Keep an anchor's value for its aliases; mappings within :data:`_MAX_ANCHORED` fields."""
+        previous = self.anchors.get(anchor)
+        if isinstance(previous, dict):  # an anchor defined again replaces the old one
+            self.anchored -= len(previous)
+        if isinstance(value, dict):
+            self.anchored += len(value)
+        if self.anchored > _MAX_ANCHORED:
+            raise self.error(
+                f"its anchored mappings (&name) hold more than {_MAX_ANCHORED:,} fields; "
+                "expected anchors for a few shared records, not for every one",
+                event,
+            )
+        self.anchors[anchor] = value
 
     def _key(self, event: yaml.Event) -> str | None:
         """Return the key, or ``None`` for the merge key ``<<``."""
@@ -1198,11 +1238,14 @@ class _YamlReader:
             while not self.loader.check_event(yaml.SequenceEndEvent):
                 item = self.loader.get_event()
                 if isinstance(item, yaml.SequenceStartEvent):
+                    self._check_tag(item, _SEQUENCE_TAGS)
                     break
                 sources.extend(self._merge_sources(item))
             else:
                 self.loader.get_event()  # sequence end
                 return sources
+        elif isinstance(event, yaml.ScalarEvent):
+            self._scalar_tag(event)  # a YAML tag is refused as such, whatever the shape
         raise self.error(
             "has a merge key << whose value is not a mapping or a list of mappings", event
         )
