@@ -262,8 +262,7 @@ class BirthDates:
     def table(self) -> tuple[str, ...]:
         """Every date of the band as ``MM/DD/YYYY``, oldest first."""
         return tuple(
-            format_date(date.fromordinal(n))
-            for n in range(self.first, self.first + self.days)
+            format_date(date.fromordinal(n)) for n in range(self.first, self.first + self.days)
         )
 
     def many(self, rng: random.Random, k: int) -> list[str]:
