@@ -341,7 +341,7 @@ def from_mapping(data: Mapping[str, Any], *, source_name: str = "<mapping>") -> 
     for key, value in data.items():
         if key not in _KEYS:
             hint = difflib.get_close_matches(str(key), _KEYS, n=1)
-            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else "."
             raise checker.error(
                 str(key), f"is not a known key{suggestion} Known keys: {', '.join(_KEYS)}"
             )
