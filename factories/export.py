@@ -32,9 +32,11 @@ import io
 import json
 import os
 import re
+import signal
 import stat
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -303,7 +305,7 @@ def writer_for(path: StrPath, format: str | None = None) -> Writer:
     suffix = os.path.splitext(name)[1].lower()
     writer = _BY_SUFFIX.get(suffix)
     if writer is None:
-        given = f"the suffix {suffix!r}" if suffix else "no suffix"
+        given = f"the suffix {excerpt(suffix)}" if suffix else "no suffix"
         raise DataFileError(
             f"cannot tell the format from {given}; use one of: {_KNOWN}, or pass format=",
             path=name,
@@ -450,14 +452,22 @@ def write_atomic(path: StrPath, chunks: Iterable[bytes]) -> None:
     target = os.path.realpath(name) if os.path.islink(name) else name
     folder = os.path.dirname(os.path.abspath(target))
     _check_folder(name, folder)
+    # Ctrl-C is held back from just before the temporary file exists until the block
+    # that removes it is entered: it cannot leave the file behind.
+    held = _hold_interrupts()
     try:
         descriptor, temporary = tempfile.mkstemp(
             dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
         )
-    except OSError as exc:
-        raise _io_error(name, f"create a file in {folder!r}", exc) from None
-    file = os.fdopen(descriptor, "wb")
+    except BaseException as exc:
+        _release_interrupts(held)
+        if isinstance(exc, OSError):
+            raise _io_error(name, f"create a file in {folder!r}", exc) from None
+        raise
+    file: IO[bytes] | None = None
     try:
+        _release_interrupts(held)  # a Ctrl-C held back arrives here
+        file = os.fdopen(descriptor, "wb")
         try:
             _pump(chunks, file, name)
             os.fsync(file.fileno())
@@ -482,10 +492,41 @@ def write_atomic(path: StrPath, chunks: Iterable[bytes]) -> None:
         except OSError as exc:
             raise _io_error(name, "write", exc) from None
     except BaseException:
+        if file is None:
+            with contextlib.suppress(OSError):
+                os.close(descriptor)
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
     _sync_folder(folder)
+
+
+def _hold_interrupts() -> tuple[Any, list[int]] | None:
+    """Put off Ctrl-C (SIGINT) until :func:`_release_interrupts`; ``None``: not here.
+
+    The Python handler is swapped, not the signal mask: in a process with threads,
+    another thread would take a masked signal and still interrupt this one.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None  # KeyboardInterrupt is raised in the main thread only
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None:  # a handler not set from Python: it cannot be put back
+        return None
+    caught: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    return previous, caught
+
+
+def _release_interrupts(held: tuple[Any, list[int]] | None) -> None:
+    """Put the SIGINT handler back and act on a Ctrl-C that came meanwhile."""
+    if held is None:
+        return
+    previous, caught = held
+    signal.signal(signal.SIGINT, previous)
+    if caught and callable(previous):
+        previous(signal.SIGINT, None)  # the default handler raises KeyboardInterrupt
+    elif caught and previous == signal.SIG_DFL:
+        os.kill(os.getpid(), signal.SIGINT)
 
 
 def _sync_folder(folder: str) -> None:
@@ -539,7 +580,7 @@ def _checked_blocks(
                 missing = [key for key in keys if key not in record]
                 if missing:
                     raise DataFileError(
-                        f"field {missing[0]!r} is missing; expected the first record's "
+                        f"field {excerpt(missing[0])} is missing; expected the first record's "
                         f"fields: {', '.join(keys)}",
                         path=name,
                         record=number,
@@ -558,7 +599,7 @@ def _checked_blocks(
             for key, value in record.items():
                 if not isinstance(value, str):
                     raise DataFileError(
-                        f"field {key!r} is {excerpt(value)}; expected a string",
+                        f"field {excerpt(key)} is {excerpt(value)}; expected a string",
                         path=name,
                         record=number,
                         field=key,
@@ -584,7 +625,7 @@ def _encode_block(
                     value.encode("utf-8")
                 except UnicodeEncodeError:
                     raise DataFileError(
-                        f"field {key!r} is {excerpt(value)}, which holds a lone surrogate "
+                        f"field {excerpt(key)} is {excerpt(value)}, which holds a lone surrogate "
                         "and cannot be written as UTF-8",
                         path=name,
                         record=done + offset + 1,
@@ -883,7 +924,7 @@ def _check_header(header: list[str], name: str, line: int) -> None:
             )
         if column in seen:
             raise DataFileError(
-                f"the CSV header has the column {column!r} twice; {expected}",
+                f"the CSV header has the column {excerpt(column)} twice; {expected}",
                 path=name,
                 line=line,
                 field=column,
@@ -1140,7 +1181,7 @@ class _YamlReader:
             line = _line(key_event)
             if key in values:
                 raise self.error(
-                    f"field {key!r} appears twice (lines {lines[key]} and {line}); "
+                    f"field {excerpt(key)} appears twice (lines {lines[key]} and {line}); "
                     "expected each field once",
                     key_event,
                     key,
@@ -1223,7 +1264,7 @@ class _YamlReader:
             )
         else:
             problem = f"is {value.kind}; expected a string"
-        raise self.error(f"field {key!r} {problem}", event, key)
+        raise self.error(f"field {excerpt(key)} {problem}", event, key)
 
     def _merge_sources(self, event: yaml.Event) -> list[dict[str, str]]:
         if isinstance(event, yaml.AliasEvent):

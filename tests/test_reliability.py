@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import tracemalloc
@@ -379,6 +380,13 @@ CORPUS: list[Nasty] = [
         "record 1, line 1: is 'kkkk",
         megabytes=0,
         seconds=30,
+    ),
+    # Found by make fuzz: a long key was quoted whole.
+    Nasty("long-key.yaml", lambda: "- {" + "k" * 5000 + ": null}\n", "field 'kkkk"),
+    Nasty(
+        "long-key-twice.yaml",
+        lambda: "- {? " + "k" * 5000 + ": a, ? " + "k" * 5000 + ": b}\n",
+        "appears twice",
     ),
     Nasty(
         "huge-integer.json",
@@ -1015,6 +1023,22 @@ def test_a_reference_date_in_the_middle_ages_gives_valid_birth_dates() -> None:
         validate(payload, as_of="1079-01-01")
 
 
+@pytest.mark.parametrize(
+    ("records", "suffix"),
+    [
+        ([{"k" * 5000: 1}], ".json"),
+        ([{"a": "b"}, {"a": "b", "k" * 5000: "c"}], ".yaml"),
+        ([{"k" * 5000: "\ud800"}], ".csv"),
+    ],
+    ids=["not-a-string", "extra", "surrogate"],
+)
+def test_save_quotes_long_keys_in_short(tmp_path: Path, records: list[Any], suffix: str) -> None:
+    with pytest.raises(DataFileError) as info:
+        save(records, tmp_path / f"x{suffix}")
+    assert "kkkk..." in str(info.value)
+    assert len(str(info.value)) < 500
+
+
 def _first_problem(path: Path) -> None:
     raise next(check(path))
 
@@ -1240,6 +1264,31 @@ def test_ctrl_c_reaching_the_workers_alone_is_ignored(tmp_path: Path) -> None:
     assert signalled > 0
     assert (proc.returncode, err) == (0, "")
     assert sha256(path) == sha256(expected)
+
+
+def test_ctrl_c_just_as_the_temporary_file_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The narrowest moment of all: the file exists and write_atomic has not yet
+    # entered the block that removes it. (Seen once under load in a CI-like run.)
+    made = tempfile.mkstemp
+
+    def mkstemp_then_ctrl_c(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        result = made(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return result
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp_then_ctrl_c)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    path = tmp_path / "x.json"
+    path.write_text("old")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            write_atomic(path, [b"new"])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert path.read_text() == "old"
+    assert leftovers(tmp_path) == []
 
 
 def _limited_run(limit: int, *args: str) -> subprocess.CompletedProcess[str]:
