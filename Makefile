@@ -33,6 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
+	mkdir -p build/typecheck && ln -sfn ../../factories build/typecheck/bookslot_factories
 	$(BIN)/mypy
 
 pytest: $(STAMP)

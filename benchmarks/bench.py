@@ -28,9 +28,8 @@ from pathlib import Path
 
 import factory
 import yaml
+from bookslot_factories import BookslotPayloadFactory, bulk, files, seed
 from faker import Faker
-
-from factories import BookslotPayloadFactory, bulk, export, seed
 
 PAYERS = [
     "Aetna Health",
@@ -39,7 +38,7 @@ PAYERS = [
     "UnitedHealthcare",
     "Humana",
 ]
-CLI = [sys.executable, "-m", "factories"]
+CLI = [sys.executable, "-m", "bookslot_factories"]
 ROWS: list[tuple[str, str, str, str]] = []
 
 
@@ -197,7 +196,10 @@ def main() -> None:
         records = [r for block in bulk.blocks(job, 100_000) for r in block]
         path = folder / "x.yaml"
         ours_yaml = rate(
-            "factories.export.save(.yaml)", len(records), lambda: export.save(records, path), 2
+            "bookslot_factories.files.save(.yaml)",
+            len(records),
+            lambda: files.save(records, path),
+            2,
         )
         theirs = rate(
             "yaml.safe_dump (PyYAML's default, pure Python)",

@@ -1,6 +1,6 @@
 """Realistic, reproducible, valid fake booking payloads for the bookslot app.
 
->>> from factories import BookslotPayloadFactory, FIELDS, seed
+>>> from bookslot_factories import BookslotPayloadFactory, FIELDS, seed
 >>> seed(1)
 >>> tuple(BookslotPayloadFactory.build()) == FIELDS
 True
@@ -11,16 +11,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from factories.bookslot import (
-    BookslotPayload,
-    BookslotPayloadDict,
-    BookslotPayloadFactory,
-    Variant,
-    generate_bookslot_payload,
-    generate_bookslot_payload_with_options,
-)
-from factories.config import FIELDS, Config, configure
-from factories.errors import (
+from .bookslot import BookslotPayloadFactory, Variant
+from .config import Config, configure
+from .errors import (
     BookslotError,
     ConfigError,
     DataFileError,
@@ -28,30 +21,29 @@ from factories.errors import (
     PayloadError,
     VariantError,
 )
-from factories.rules import validate
-from factories.seeding import seed
+from .legacy import (
+    generate_and_save_bookslot_data,
+    generate_bookslot_payload,
+    generate_bookslot_payload_with_options,
+    load_bookslot_data,
+)
+from .model import FIELDS, BookslotPayload, BookslotPayloadDict
+from .rules import validate
+from .seeding import seed
 
 if TYPE_CHECKING:  # pragma: no cover
-    from factories.datasets import generate_and_save_bookslot_data, load_bookslot_data
-    from factories.export import iter_load, load, save
+    from .files import check, iter_load, load, save
 
-# The file functions load on first use: PyYAML and the writers would cost start-up
-# time to every test run and every `bookslot-data sample`.
-_LAZY = {
-    "generate_and_save_bookslot_data": "factories.datasets",
-    "load_bookslot_data": "factories.datasets",
-    "iter_load": "factories.export",
-    "load": "factories.export",
-    "save": "factories.export",
-}
+# The file functions load on first use: PyYAML, orjson and the writers would cost
+# start-up time to every test run and every `bookslot-data sample`.
+_LAZY = {"check", "iter_load", "load", "save"}
 
 
 def __getattr__(name: str) -> Any:
     """Import the file functions on first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'factories' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(".files", __name__), name)
     globals()[name] = value
     return value
 
@@ -69,6 +61,7 @@ __all__ = [
     "PayloadError",
     "Variant",
     "VariantError",
+    "check",
     "configure",
     "generate_and_save_bookslot_data",
     "generate_bookslot_payload",

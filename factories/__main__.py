@@ -1,8 +1,8 @@
-"""``python -m factories``: the ``bookslot-data`` command line."""
+"""``python -m bookslot_factories``: the ``bookslot-data`` command line."""
 
 import sys
 
-from factories.cli import main
+from .cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,20 +1,21 @@
 """The bulk engine: millions of payloads, column by column, in deterministic blocks.
 
-Records come in blocks of :data:`BLOCK_SIZE`. A block depends only on (seed, block
-number, variants, reference date, config), so any block, and any record, can be
-regenerated alone, and a run gives the same bytes with one worker or many.
+Records come in blocks of :data:`~bookslot_factories.model.BLOCK_SIZE`. A block
+depends only on (seed, block number, variants, reference date, config), so any
+block, and any record, can be regenerated alone, and a run gives the same bytes with
+one worker or many.
 
 Each column of a block draws from its own random stream, so the first ``k``
 records of a block do not depend on how many follow: a run of 10 records is the
 first 10 records of a run of a million.
 
-The draws use the same tables and rules as the factory (:mod:`factories.providers`);
-only the order of the draws differs, so the factory and the bulk engine agree in
-distribution, not record for record.
+Each column follows its field's rule in :mod:`~bookslot_factories.draws`, the rules
+the factory follows too; only the order of the draws differs, so the factory and the
+bulk engine agree in distribution, not record for record.
 
 Running blocks on another engine (Dask, Spark, a job queue) gives the same data::
 
-    from factories.bulk import block, block_count
+    from bookslot_factories.bulk import block, block_count
     records = [block(seed=7, number=n, count=block_count(n, total=25_000_000)) ...]
 """
 
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import random
 import signal
 from collections import deque
@@ -30,25 +30,35 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from factories import config, providers, seeding
-from factories.config import FIELDS, Config
-from factories.errors import VariantError
-from factories.rules import excerpt
+from . import config, draws, seeding
+from .config import Config
+from .errors import VariantError, excerpt
+from .model import BLOCK_SIZE
+from .variants import (
+    MAX_COUNT,
+    Variants,
+    as_date,
+    check_count,
+    check_seed,
+    check_workers,
+    default_workers,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from concurrent.futures import Executor, Future
 
-__all__ = ["BLOCK_SIZE", "MAX_COUNT", "Job", "block", "block_count", "blocks", "encoded_blocks"]
-
-#: Records per block: a constant of the data format. Changing it changes the data.
-BLOCK_SIZE = 10_000
-#: The largest count a run accepts (ten billion).
-MAX_COUNT = 10**10
-# The largest id table kept in memory; wider formats are drawn digit by digit.
-_MAX_ID_TABLE = 100_000
+__all__ = [
+    "BLOCK_SIZE",
+    "MAX_COUNT",
+    "Job",
+    "block",
+    "block_count",
+    "blocks",
+    "default_workers",
+    "encoded_blocks",
+]
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,7 @@ class Job:
     """Everything a block depends on, checked once and sent to worker processes."""
 
     seed: int
-    variants: providers.Variants
+    variants: Variants
     as_of: date
     cfg: Config
 
@@ -74,29 +84,25 @@ class Job:
         Raises:
             VariantError: A bad seed, date, config or variant.
         """
-        unknown = [name for name in variants if name not in _VARIANTS]
-        if unknown:
-            raise VariantError(
-                f"unknown variant {unknown[0]!r}; expected one of {', '.join(_VARIANTS)}"
-            )
         if cfg is not None and not isinstance(cfg, Config):
             raise VariantError(
                 f"cfg {excerpt(cfg)} is not a Config; expected one from "
-                "factories.config.load_config() or configure()"
+                "bookslot_factories.config.load_config() or configure()"
             )
-        checked = providers.Variants(as_of=providers.as_date(as_of), **variants)
+        checked = Variants.check(variants)
         job = cls(
-            seed=seeding.check_seed(seed),
+            seed=check_seed(seed),
             variants=checked,
-            as_of=checked.as_of or seeding.reference_date(),
+            as_of=as_date(as_of) or config.reference_date(),
             cfg=cfg or config.current(),
         )
-        if checked.zip_mode == "near":  # fail before the first block, not inside a worker
-            _near(job)
+        job.zip_rule()  # a near ZIP without neighbours fails here, not inside a worker
         return job
 
-
-_VARIANTS = (*providers.VARIANT_FLAGS, "state", "near")
+    def zip_rule(self) -> draws.ZipDraw:
+        """The ``zip`` draw of this job's variants (not for ``dynamic_location``)."""
+        v = self.variants
+        return draws.zip_code(self.cfg, dynamic=v.dynamic_zip, state=v.state, near=v.near)
 
 
 def block_count(number: int, total: int) -> int:
@@ -104,119 +110,93 @@ def block_count(number: int, total: int) -> int:
     return max(0, min(BLOCK_SIZE, total - number * BLOCK_SIZE))
 
 
-def _count_check(count: int) -> int:
-    if isinstance(count, bool) or not isinstance(count, int):
-        raise VariantError(f"count {count!r} is not a whole number")
-    if not 0 <= count <= MAX_COUNT:
-        raise VariantError(f"count {count} is out of range; expected 0 to {MAX_COUNT:,}")
-    return count
-
-
-@lru_cache(maxsize=4)
-def _id_table(fmt: providers.IdFormat) -> tuple[str, ...] | None:
-    if 10**fmt.width > _MAX_ID_TABLE:
-        return None
-    template = f"{fmt.prefix.replace('%', '%%')}%0{fmt.width}d"
-    return tuple(template % n for n in range(10**fmt.width))
-
-
-def _ids(fmt: providers.IdFormat, rng: random.Random, k: int) -> list[str]:
-    table = _id_table(fmt)
-    if table is None:
-        return fmt.many(rng, k)
-    return rng.choices(table, k=k)
-
-
-def _near(job: Job) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    variants = job.variants
-    assert variants.near is not None
-    return providers.near_choices(variants.near, variants.state, job.cfg.zip_distances)
-
-
 def _columns(job: Job, number: int, count: int) -> dict[str, list[str]]:
     """Draw the columns of block ``number``: one random stream per column."""
-    if count == 0:
-        return {key: [] for key in FIELDS}
 
     def rng(column: str) -> random.Random:
         return random.Random(seeding.derive(job.seed, "bulk", number, column))
 
     cfg, variants = job.cfg, job.variants
-    tables = providers.tables(cfg)
-    first = providers.FIRST_NAMES.many(rng("first_name"), count)
-    last = providers.LAST_NAMES.many(rng("last_name"), count)
-    tag = seeding.email_tag(job.seed, "bulk")
-    base = number * BLOCK_SIZE + 1
-    domains = tables.email_domains.many(rng("email"), count)
-    email = providers.email
-    emails = [
-        email(f, s, tag, n, d)
-        for n, f, s, d in zip(range(base, base + count), first, last, domains, strict=True)
-    ]
-    mode = variants.zip_mode
-    if mode == "near":
-        near = dict(_near(job))
-        distances = providers.Choice(list(near)).many(rng("zip_distance"), count)
-        pick = rng("zip").random
-        zips = [(z := near[d])[int(pick() * len(z))] for d in distances]
+    first = draws.FIRST_NAMES.many(rng("first_name"), count)
+    last = draws.LAST_NAMES.many(rng("last_name"), count)
+    start = number * BLOCK_SIZE
+    domains = draws.email_domain(cfg).many(rng("email"), count)
+    distances = draws.zip_distance(cfg, variants.near, variants.state).many(
+        rng("zip_distance"), count
+    )
+    if variants.dynamic_location:
+        zips = draws.locations(cfg, start, count)
     else:
-        distances = tables.zip_distances.many(rng("zip_distance"), count)
-        if mode == "static":
-            zips = [cfg.zip] * count
-        elif mode == "location":
-            places = cfg.locations
-            zips = [places[(base - 1 + i) % len(places)] for i in range(count)]
-        else:
-            zips = providers.Choice(providers.zip_pool(variants.state)).many(rng("zip"), count)
+        zips = job.zip_rule().many(rng("zip"), distances)
     if variants.dynamic_phone:
-        draw = rng("phone_number").random
-        phones = [_phone(z, draw) for z in zips]
+        phones = draws.phones(zips, rng("phone_number"))
     else:
         phones = [cfg.phone] * count
-    low, high = tables.band(variants.band)
-    dobs = providers.birth_dates(low, high, job.as_of).many(rng("dob"), count)
     return {
         "first_name": first,
         "last_name": last,
-        "email": emails,
+        "email": draws.emails(first, last, seeding.email_tag(job.seed, "bulk"), start + 1, domains),
         "phone_number": phones,
         "zip": zips,
-        "contact_method": tables.contact_methods.many(rng("contact_method"), count),
+        "contact_method": draws.contact_method(cfg).many(rng("contact_method"), count),
         "verification_code": [cfg.verification_code] * count,
         "zip_distance": distances,
-        "dob": dobs,
-        "MemberName": [f"{f} {s}" for f, s in zip(first, last, strict=True)],
-        "idNumber": _ids(tables.id_number, rng("idNumber"), count),
-        "GroupNumber": _ids(tables.group_number, rng("GroupNumber"), count),
-        "PayerName": tables.payers.many(rng("PayerName"), count),
+        "dob": draws.dob(cfg, variants.band, job.as_of).many(rng("dob"), count),
+        "MemberName": [draws.member_name(f, s) for f, s in zip(first, last, strict=True)],
+        "idNumber": draws.id_number(cfg).many(rng("idNumber"), count),
+        "GroupNumber": draws.group_number(cfg).many(rng("GroupNumber"), count),
+        "PayerName": draws.payer(cfg).many(rng("PayerName"), count),
     }
 
 
-def _phone(zip_code: str, draw: Callable[[], float]) -> str:
-    codes = providers.area_codes(zip_code)
-    return providers.fictional_number(codes[int(draw() * len(codes))], int(draw() * 100))
-
-
 def _rows(columns: dict[str, list[str]]) -> list[dict[str, str]]:
-    # A dict display is ~1.6x faster than dict(zip(FIELDS, row)); keys in FIELDS order.
+    # Each value is taken from its column by name and the keys are written in FIELDS
+    # order: a dict display is ~1.6x faster than dict(zip(FIELDS, row)).
     return [
         {
-            "first_name": a,
-            "last_name": b,
-            "email": c,
-            "phone_number": d,
-            "zip": e,
-            "contact_method": f,
-            "verification_code": g,
-            "zip_distance": h,
-            "dob": i,
-            "MemberName": j,
-            "idNumber": k,
-            "GroupNumber": m,
-            "PayerName": n,
+            "first_name": first_name,
+            "last_name": last_name,
+            "email": email,
+            "phone_number": phone_number,
+            "zip": zip_code,
+            "contact_method": contact_method,
+            "verification_code": verification_code,
+            "zip_distance": zip_distance,
+            "dob": dob,
+            "MemberName": member_name,
+            "idNumber": id_number,
+            "GroupNumber": group_number,
+            "PayerName": payer_name,
         }
-        for a, b, c, d, e, f, g, h, i, j, k, m, n in zip(
-            *(columns[key] for key in FIELDS), strict=True
+        for (
+            first_name,
+            last_name,
+            email,
+            phone_number,
+            zip_code,
+            contact_method,
+            verification_code,
+            zip_distance,
+            dob,
+            member_name,
+            id_number,
+            group_number,
+            payer_name,
+        ) in zip(
+            columns["first_name"],
+            columns["last_name"],
+            columns["email"],
+            columns["phone_number"],
+            columns["zip"],
+            columns["contact_method"],
+            columns["verification_code"],
+            columns["zip_distance"],
+            columns["dob"],
+            columns["MemberName"],
+            columns["idNumber"],
+            columns["GroupNumber"],
+            columns["PayerName"],
+            strict=True,
         )
     ]
 
@@ -240,27 +220,21 @@ def block(
             is short); always a prefix of the full block.
         as_of: The reference date for ages; fix it so that runs on other days agree.
         cfg: The config (default: the active one).
-        **variants: As for :class:`~factories.BookslotPayloadFactory`.
+        **variants: As for :class:`~bookslot_factories.BookslotPayloadFactory`.
 
     Raises:
         VariantError: A bad seed, block number, count or variant.
     """
     job = Job.make(seed, as_of=as_of, cfg=cfg, **variants)
-    if isinstance(number, bool) or not isinstance(number, int) or number < 0:
-        raise VariantError(f"block number {number!r} is not a whole number >= 0")
-    if number >= MAX_COUNT // BLOCK_SIZE:
-        raise VariantError(
-            f"block number {number:,} is out of range; a run of at most {MAX_COUNT:,} "
-            f"records has blocks 0 to {MAX_COUNT // BLOCK_SIZE - 1:,}"
-        )
-    if not 0 <= _count_check(count) <= BLOCK_SIZE:
-        raise VariantError(f"count {count} is out of range; expected 0 to {BLOCK_SIZE}")
+    # A run of at most MAX_COUNT records has blocks 0 to MAX_COUNT // BLOCK_SIZE - 1.
+    check_count(number, MAX_COUNT // BLOCK_SIZE - 1, "block number")
+    check_count(count, BLOCK_SIZE)
     return _rows(_columns(job, number, count))
 
 
 def blocks(job: Job, count: int) -> Iterator[list[dict[str, str]]]:
     """Yield the records of a run of ``count`` records, block by block, in one process."""
-    for number in range(math.ceil(_count_check(count) / BLOCK_SIZE)):
+    for number in range(math.ceil(check_count(count) / BLOCK_SIZE)):
         yield _rows(_columns(job, number, block_count(number, count)))
 
 
@@ -291,9 +265,8 @@ def encoded_blocks(
         workers: Worker processes; 1 generates in this process.
         on_block: Called with each block's record count once it is yielded (progress).
     """
-    total_blocks = math.ceil(_count_check(count) / BLOCK_SIZE)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise VariantError(f"workers {workers!r} is not a whole number >= 1")
+    total_blocks = math.ceil(check_count(count) / BLOCK_SIZE)
+    check_workers(workers)
     if workers == 1 or total_blocks <= 1:
         for number in range(total_blocks):
             size = block_count(number, count)
@@ -377,11 +350,3 @@ def _interrupts_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def default_workers() -> int:
-    """Return the number of usable cores (for ``--workers auto``)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1

@@ -1,87 +1,104 @@
 """``bookslot-data``: write, check and show booking payloads from the command line.
 
-Thin by design: it parses arguments, calls the library and maps our errors to one
-``error: ...`` line and exit code 1. Usage errors exit 2 (argparse's convention);
-an interrupt exits 130 and leaves every file as it was.
+Thin by design: it reads the arguments, checks them with
+:mod:`~bookslot_factories.variants` (the rules the library itself follows, in the
+CLI's own words), calls the library and maps the outcome to an exit code:
+
+- 0: done; also when the reader of our output goes away (``| head``), as the
+  reader chose to stop;
+- 1: one of our errors, printed as one ``error: ...`` line;
+- 2: a usage error, with the subcommand's usage (argparse's convention);
+- 130: Ctrl-C; every file is left as it was.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from datetime import date
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from factories.errors import BookslotError
+from .errors import BookslotError
+from .variants import (
+    MAX_SEED,
+    VARIANT_FLAGS,
+    VARIANT_HELP,
+    Variants,
+    parse_count,
+    parse_date,
+    parse_seed,
+    parse_workers,
+    spell,
+)
 
 __all__ = ["main"]
 
-_VARIANT_FLAGS = ("young", "senior", "dynamic_zip", "dynamic_location", "dynamic_phone")
+#: Runs at least this long show a progress bar on a terminal.
 _PROGRESS_MIN = 100_000
+#: Records ``generate`` writes when no ``--count`` is given.
+DEFAULT_COUNT = 10
+
+Handler = Callable[[argparse.Namespace, argparse.ArgumentParser], int]
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= value < 2**64:
-        raise argparse.ArgumentTypeError(f"{value} is out of range; expected 0 <= seed < 2**64")
-    return value
+def _arg(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """Make an argparse type of a parser of :mod:`variants` (argparse names the option)."""
 
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except BookslotError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
-def _count(text: str) -> int:
-    from factories.bulk import MAX_COUNT
-
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= value <= MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"{value} is out of range; expected 0 to {MAX_COUNT:,}")
-    return value
-
-
-def _date(text: str) -> date:
-    from factories.providers import as_date
-
-    # The one date rule of the library: Python 3.11's date.fromisoformat also reads
-    # "20261129" and "2026-W48-1", which 3.10 refuses.
-    try:
-        value = as_date(text)
-    except BookslotError:
-        value = None
-    if value is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date as YYYY-MM-DD")
-    return value
-
-
-def _workers(text: str) -> int:
-    from factories.bulk import default_workers
-
-    if text == "auto":
-        return default_workers()
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number or 'auto'") from None
-    if not 1 <= value <= 256:
-        raise argparse.ArgumentTypeError(f"{value} is out of range; expected 1 to 256 or 'auto'")
-    return value
+    return convert
 
 
 def _format(text: str) -> str:
-    from factories.export import FORMATS
+    from .files import format_named  # deferred: the writers load PyYAML and orjson
 
-    if text not in FORMATS:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a known format; expected one of {', '.join(FORMATS)}"
-        )
-    return text
+    try:
+        return format_named(text).name
+    except BookslotError as exc:
+        raise argparse.ArgumentTypeError(getattr(exc, "reason", str(exc))) from None
+
+
+def _add_shared(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # Options every subcommand takes, accepted before or after the subcommand's name.
+    # On the subcommands they default to SUPPRESS, so they do not undo the top level's.
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--config", metavar="FILE", default=default, help="YAML config file overriding the defaults"
+    )
+    parser.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        type=_arg(parse_date),
+        default=default,
+        help="reference date for ages (default: today)",
+    )
+
+
+def _add_seed(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--seed",
+        metavar="N",
+        type=_arg(parse_seed),
+        help="0 <= N < 2**64; the same seed and date give the same bytes",
+    )
+
+
+def _add_variants(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("variants", "combine freely, except --young with --senior")
+    ages = group.add_mutually_exclusive_group()
+    for flag in VARIANT_FLAGS:
+        where = ages if flag in ("young", "senior") else group
+        where.add_argument(spell(flag, "cli"), action="store_true", help=VARIANT_HELP[flag])
+    group.add_argument("--state", metavar="XX", help=VARIANT_HELP["state"])
+    group.add_argument("--near", metavar="ZIP", help=VARIANT_HELP["near"])
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,136 +106,140 @@ def _parser() -> argparse.ArgumentParser:
         prog="bookslot-data",
         description="Write, check and show realistic, reproducible bookslot payloads.",
     )
+    _add_shared(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="FILE", help="YAML config file overriding defaults")
-    common.add_argument(
-        "--as-of", type=_date, metavar="YYYY-MM-DD", help="reference date for ages (default today)"
-    )
-
-    seeded = argparse.ArgumentParser(add_help=False)
-    seeded.add_argument("--seed", type=_seed, help="same seed and date, same bytes")
-
-    variants = argparse.ArgumentParser(add_help=False)
-    group = variants.add_argument_group("variants")
-    ages = group.add_mutually_exclusive_group()
-    ages.add_argument("--young", action="store_true", help="ages 18 to 30")
-    ages.add_argument("--senior", action="store_true", help="ages 65 to 90")
-    group.add_argument("--dynamic-zip", action="store_true", help="a real residential ZIP")
-    group.add_argument(
-        "--dynamic-location", action="store_true", help="cycle through the booking locations"
-    )
-    group.add_argument(
-        "--dynamic-phone", action="store_true", help="a fictional 555-01XX number of the ZIP"
-    )
-    group.add_argument("--state", metavar="XX", help="a real ZIP in this state")
-    group.add_argument("--near", metavar="ZIP", help="a ZIP within zip_distance miles of ZIP")
 
     generate = commands.add_parser(
         "generate",
-        parents=[common, seeded, variants],
         help="write a batch, or the standard data sets",
         description="Write --count payloads to --output FILE (JSON, YAML, JSON Lines or CSV, "
         "by suffix or --format; '-' for stdout), or, without --output, the standard data "
         "sets into --out-dir.",
     )
+    _add_shared(generate, top=False)
+    _add_seed(generate)
     generate.add_argument("--output", "-o", metavar="FILE", help="the file to write ('-': stdout)")
     generate.add_argument(
         "--out-dir", metavar="DIR", help="folder of the standard sets (default test_data/bookslot)"
     )
-    generate.add_argument("--count", "-n", type=_count, help="records (default 10)")
-    generate.add_argument("--format", "-f", type=_format, help="json, yaml, jsonl or csv")
     generate.add_argument(
-        "--workers", type=_workers, default=1, help="worker processes, or 'auto' (default 1)"
+        "--count",
+        "-n",
+        metavar="N",
+        type=_arg(parse_count),
+        help=f"records (default {DEFAULT_COUNT})",
     )
+    generate.add_argument(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        type=_format,
+        help="json, jsonl, yaml or csv (default: by suffix)",
+    )
+    generate.add_argument(
+        "--workers",
+        metavar="N",
+        type=_arg(parse_workers),
+        default=1,
+        help="worker processes, or 'auto' (default 1)",
+    )
+    _add_variants(generate)
     generate.set_defaults(handler=_generate, parser=generate)
 
     validate = commands.add_parser(
         "validate",
-        parents=[common],
         help="check data files against the payload rules",
-        description="Check every record of every file; report every problem and exit 1 "
-        "if there is any.",
+        description="Check every record of every file ('-': standard input); report every "
+        "problem and exit 1 if there is any.",
+    )
+    _add_shared(validate, top=False)
+    validate.add_argument(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        type=_format,
+        help="the files' format (default: by suffix; jsonl for '-')",
     )
     validate.add_argument("files", nargs="+", metavar="FILE")
     validate.set_defaults(handler=_validate, parser=validate)
 
     sample = commands.add_parser(
         "sample",
-        parents=[common, seeded, variants],
         help="print one payload as JSON",
-        description="Print one payload as JSON on stdout.",
+        description="Print one payload as JSON: the first record that `generate --output -` "
+        "writes with the same --seed, --as-of and variants.",
     )
+    _add_shared(sample, top=False)
+    _add_seed(sample)
+    _add_variants(sample)
     sample.set_defaults(handler=_sample, parser=sample)
     return parser
 
 
-def _variants(args: argparse.Namespace) -> dict[str, Any]:
-    chosen: dict[str, Any] = {flag: True for flag in _VARIANT_FLAGS if getattr(args, flag)}
-    for option in ("state", "near"):
-        if getattr(args, option) is not None:
-            chosen[option] = getattr(args, option)
-    return chosen
+# --- checked arguments ------------------------------------------------------------------
+
+
+def _variants(args: argparse.Namespace) -> Variants:
+    """Check the variant flags, in the command line's words."""
+    given: dict[str, Any] = {flag: getattr(args, flag) for flag in VARIANT_FLAGS}
+    given["state"], given["near"] = args.state, args.near
+    return Variants.check(given, "cli")
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from factories import config
+    from . import config
 
     return config.load_config(args.config) if args.config else config.current()
 
 
-def _generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from factories import bulk, datasets, export
+def _random_seed() -> int:
+    # Below 2**63, like an unseeded library run; shown nowhere, so any will do.
+    return secrets.randbelow(MAX_SEED // 2)
 
-    seed = args.seed if args.seed is not None else secrets.randbelow(2**63)
+
+# --- commands -----------------------------------------------------------------------------
+
+
+def _generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from . import bulk, datasets, files
+
+    seed = args.seed if args.seed is not None else _random_seed()
     cfg = _config(args)
-    count = 10 if args.count is None else args.count
+    count = DEFAULT_COUNT if args.count is None else args.count
+    chosen = _variants(args).chosen()
     if args.output is None:
-        misplaced = [f"--{name.replace('_', '-')}" for name in _variants(args)]
+        misplaced = [spell(name, "cli") for name in chosen]
         if args.format:
             misplaced.append("--format")
         if misplaced:
+            verb = "goes" if len(misplaced) == 1 else "go"
             parser.error(
-                f"{', '.join(misplaced)} only go with --output FILE; "
+                f"{', '.join(misplaced)} {verb} only with --output FILE; "
                 "the standard sets have fixed variants"
             )
         for path in datasets.write_standard_sets(
-            args.out_dir or datasets.DEFAULT_DIR,
-            count=count,
-            seed=seed,
-            as_of=args.as_of,
-            cfg=cfg,
+            args.out_dir or datasets.DEFAULT_DIR, count=count, seed=seed, as_of=args.as_of, cfg=cfg
         ):
             print(path)
         return 0
     if args.out_dir:
         parser.error("--out-dir goes with the standard sets, not with --output")
-    fmt = args.format or ("jsonl" if args.output == "-" else None)
-    writer = export.writer_for(args.output, fmt)
-    job = bulk.Job.make(seed, as_of=args.as_of, cfg=cfg, **_variants(args))
+    fmt = files.format_for(args.output, args.format or ("jsonl" if args.output == "-" else None))
+    job = bulk.Job.make(seed, as_of=args.as_of, cfg=cfg, **chosen)
     progress = _Progress(count, sys.stderr) if _show_progress(count) else None
     blocks = bulk.encoded_blocks(
         job,
         count,
-        writer.encode,
+        fmt.encode,
         workers=args.workers,
         on_block=progress.advance if progress else None,
     )
     try:
-        export.write_atomic(args.output, _framed(writer, blocks, count))
+        files.write_blocks(args.output, fmt, blocks)
     finally:
         if progress:
             progress.close()
     return 0
-
-
-def _framed(writer: Any, blocks: Iterator[bytes], count: int) -> Iterator[bytes]:
-    from factories.config import FIELDS
-
-    yield writer.begin(FIELDS)
-    yield from blocks
-    yield writer.end(count)
 
 
 def _show_progress(count: int) -> bool:
@@ -249,12 +270,13 @@ class _Progress:
 
 
 def _validate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from factories import export
+    from . import files
 
     cfg = _config(args)
     problems = 0
     for name in args.files:
-        for problem in export.check(name, as_of=args.as_of, cfg=cfg):
+        fmt = args.format or ("jsonl" if name == "-" else None)
+        for problem in files.check(name, format=fmt, as_of=args.as_of, cfg=cfg):
             problems += 1
             print(f"error: {problem}", file=sys.stderr)
     if problems:
@@ -264,14 +286,27 @@ def _validate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from factories import bookslot, config, seeding
+    from . import bulk
 
-    config.configure(_config(args))
-    if args.seed is not None:
-        seeding.seed(args.seed)
-    payload = bookslot.BookslotPayloadFactory.build(as_of=args.as_of, **_variants(args))
+    seed = args.seed if args.seed is not None else _random_seed()
+    # One seed, one stream: the first record that `generate --output -` writes.
+    (payload,) = bulk.block(
+        seed, 0, count=1, as_of=args.as_of, cfg=_config(args), **_variants(args).chosen()
+    )
     print(json.dumps(payload, indent=2, ensure_ascii=False))
     return 0
+
+
+def _quiet_stdout() -> None:
+    # The reader is gone: point stdout at /dev/null, so that the interpreter's own
+    # flush at exit does not report the broken pipe either.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # a replaced sys.stdout without a descriptor
+        pass
+    finally:
+        os.close(devnull)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -281,10 +316,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: The arguments, without the program name (default ``sys.argv[1:]``).
     """
     parser = _parser()
-    args = parser.parse_args(argv)
-    handler: Callable[[argparse.Namespace, argparse.ArgumentParser], int] = args.handler
+    args, extra = parser.parse_known_args(argv)
+    command: argparse.ArgumentParser = args.parser
+    if extra:
+        command.error(f"unrecognized arguments: {' '.join(extra)}")
+    handler: Handler = args.handler
     try:
-        return handler(args, args.parser)
+        return handler(args, command)
     except BookslotError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -292,6 +330,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: interrupted; no file was changed", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # The reader went away (e.g. `| head`): not an error worth a traceback.
-        sys.stderr.close()
-        return 141
+        _quiet_stdout()
+        return 0

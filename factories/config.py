@@ -20,16 +20,18 @@ factory, the bulk engine, the validator and the CLI all read them through
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import os
 import re
 from collections import deque
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from factories.errors import ConfigError
+from .errors import ConfigError, VariantError, excerpt
 
 if TYPE_CHECKING:  # pragma: no cover
     import yaml
@@ -37,8 +39,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "AGE_BANDS",
     "ALLOWED_EMAIL_DOMAINS",
+    "CONFIG_ENV",
     "CONTACT_METHODS",
-    "FIELDS",
     "GROUP_NUMBER_FORMAT",
     "ID_NUMBER_FORMAT",
     "LOCATIONS",
@@ -52,24 +54,12 @@ __all__ = [
     "configure",
     "current",
     "load_config",
+    "reference_date",
+    "set_reference_date",
 ]
 
-#: The 13 payload keys, in the order the booking API and the data files use.
-FIELDS: tuple[str, ...] = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone_number",
-    "zip",
-    "contact_method",
-    "verification_code",
-    "zip_distance",
-    "dob",
-    "MemberName",
-    "idNumber",
-    "GroupNumber",
-    "PayerName",
-)
+#: The environment variable that names a config file.
+CONFIG_ENV = "BOOKSLOT_CONFIG"
 
 # Disposable-inbox domains: nothing sent to them reaches a real person.
 ALLOWED_EMAIL_DOMAINS: tuple[str, ...] = ("mailinator.com", "yopmail.com")
@@ -153,15 +143,15 @@ _current: Config | None = None
 def current() -> Config:
     """Return the active config.
 
-    On first use, a file named by the ``BOOKSLOT_CONFIG`` environment variable is
+    On first use, a file named by the :data:`CONFIG_ENV` environment variable is
     loaded; otherwise the defaults apply.
 
     Raises:
-        ConfigError: ``BOOKSLOT_CONFIG`` names a missing or invalid file.
+        ConfigError: :data:`CONFIG_ENV` names a missing or invalid file.
     """
     global _current
     if _current is None:
-        env = os.environ.get("BOOKSLOT_CONFIG")
+        env = os.environ.get(CONFIG_ENV)
         _current = load_config(env) if env else DEFAULT
     return _current
 
@@ -171,7 +161,7 @@ def configure(source: str | os.PathLike[str] | Mapping[str, Any] | Config | None
 
     Args:
         source: A YAML file path, a mapping with the file's keys, a ``Config``, or
-            ``None`` to go back to the defaults (ignoring ``BOOKSLOT_CONFIG``).
+            ``None`` to go back to the defaults (ignoring :data:`CONFIG_ENV`).
 
     Returns:
         The config now active.
@@ -246,7 +236,7 @@ def _build_mapping(loader: Any, root: yaml.MappingNode, name: str) -> dict[Any, 
     repeated = _repeated_key(root)
     if repeated is not None:
         raise ConfigError(
-            f"config file {name!r}: key {_describe(repeated.value)} appears twice in one mapping "
+            f"config file {name!r}: key {excerpt(repeated.value, 60)} appears twice in one mapping "
             f"(the second time on line {repeated.start_mark.line + 1}); expected each key once"
         )
     try:
@@ -259,10 +249,10 @@ def _build_mapping(loader: Any, root: yaml.MappingNode, name: str) -> dict[Any, 
         key = _build(loader, key_node, name, f"the key on line {line}")
         if not isinstance(key, Hashable):
             raise ConfigError(
-                f"config file {name!r}: the key on line {line} is {_describe(key)}; "
+                f"config file {name!r}: the key on line {line} is {excerpt(key, 60)}; "
                 "expected a key name such as 'payers'"
             )
-        data[key] = _build(loader, value_node, name, f"key {_describe(key)} (line {line})")
+        data[key] = _build(loader, value_node, name, f"key {excerpt(key, 60)} (line {line})")
     return data
 
 
@@ -374,13 +364,13 @@ class _Checker:
 
     def error(self, key: str, problem: str) -> ConfigError:
         # An excerpt of the key: an unknown one may be as long as the file.
-        return ConfigError(f"config {self.source!r}: key {_describe(key)} {problem}")
+        return ConfigError(f"config {self.source!r}: key {excerpt(key, 60)} {problem}")
 
     def _list(self, key: str, value: Any) -> list[Any]:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, (list, tuple)):
-            raise self.error(key, f"is {_describe(value)}; expected a list of strings")
+            raise self.error(key, f"is {excerpt(value, 60)}; expected a list of strings")
         if not value:
             raise self.error(key, "is an empty list; expected at least one value")
         return list(value)
@@ -389,7 +379,7 @@ class _Checker:
         items = self._list(key, value)
         for item in items:
             if not isinstance(item, str) or not pattern.fullmatch(item):
-                raise self.error(key, f"has {_describe(item)}; expected {what}")
+                raise self.error(key, f"has {excerpt(item, 60)}; expected {what}")
         if len(set(items)) != len(items):
             raise self.error(key, "has repeated values; expected each value once")
         return tuple(items)
@@ -400,7 +390,9 @@ class _Checker:
         for item in items:
             text = str(item) if isinstance(item, int) and not isinstance(item, bool) else item
             if not isinstance(text, str) or not re.fullmatch(r"[1-9][0-9]{0,3}", text):
-                raise self.error(key, f"has {_describe(item)}; expected whole miles from 1 to 9999")
+                raise self.error(
+                    key, f"has {excerpt(item, 60)}; expected whole miles from 1 to 9999"
+                )
             out.append(text)
         if len(set(out)) != len(out):
             raise self.error(key, "has repeated values; expected each distance once")
@@ -409,16 +401,16 @@ class _Checker:
     def digits(self, key: str, value: Any, exact: int | None = None) -> str:
         expected = f"a string of {exact} digits" if exact else "a string of 1 to 12 digits"
         if not isinstance(value, str) or not value.isascii() or not value.isdigit():
-            raise self.error(key, f"is {_describe(value)}; expected {expected}")
+            raise self.error(key, f"is {excerpt(value, 60)}; expected {expected}")
         if (exact and len(value) != exact) or not 1 <= len(value) <= 12:
-            raise self.error(key, f"is {_describe(value)}; expected {expected}")
+            raise self.error(key, f"is {excerpt(value, 60)}; expected {expected}")
         return value
 
     def zip_code(self, key: str, value: Any) -> str:
-        from factories import locations  # deferred: the ZIP data set is large
+        from . import locations  # deferred: the ZIP data set is large
 
         if not isinstance(value, str) or not re.fullmatch(r"[0-9]{5}", value):
-            raise self.error(key, f"is {_describe(value)}; expected a 5-digit ZIP code string")
+            raise self.error(key, f"is {excerpt(value, 60)}; expected a 5-digit ZIP code string")
         try:
             place = locations.lookup(value)
         except LookupError:
@@ -441,7 +433,9 @@ class _Checker:
 
     def age_bands(self, key: str, value: Any) -> AgeBands:
         if not isinstance(value, Mapping):
-            raise self.error(key, f"is {_describe(value)}; expected a mapping of [min, max] bands")
+            raise self.error(
+                key, f"is {excerpt(value, 60)}; expected a mapping of [min, max] bands"
+            )
         names = [f.name for f in fields(AgeBands)]
         bands: dict[str, tuple[int, int]] = {}
         for name, band in value.items():
@@ -454,7 +448,9 @@ class _Checker:
                 or len(band) != 2
                 or not all(isinstance(a, int) and not isinstance(a, bool) for a in band)
             ):
-                raise self.error(f"{key}.{name}", f"is {_describe(band)}; expected [min, max] ages")
+                raise self.error(
+                    f"{key}.{name}", f"is {excerpt(band, 60)}; expected [min, max] ages"
+                )
             low, high = band
             if not 0 <= low <= high <= MAX_AGE:
                 raise self.error(
@@ -467,7 +463,7 @@ class _Checker:
     def id_formats(self, key: str, value: Any) -> dict[str, str]:
         names = {"idNumber": "id_number_format", "GroupNumber": "group_number_format"}
         if not isinstance(value, Mapping):
-            raise self.error(key, f"is {_describe(value)}; expected a mapping")
+            raise self.error(key, f"is {excerpt(value, 60)}; expected a mapping")
         out = {}
         for name, fmt in value.items():
             if name not in names:
@@ -477,15 +473,36 @@ class _Checker:
             if not isinstance(fmt, str) or not _ID_FORMAT_RE.fullmatch(fmt):
                 raise self.error(
                     f"{key}.{name}",
-                    f"is {_describe(fmt)}; expected an uppercase letter prefix and 1 to 12 "
+                    f"is {excerpt(fmt, 60)}; expected an uppercase letter prefix and 1 to 12 "
                     "'#' digits, like 'INS-#####'",
                 )
             out[names[name]] = fmt
         return out
 
 
-def _describe(value: Any) -> str:
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        text = repr(value)
-        return text if len(text) <= 60 else text[:57] + "..."
-    return f"a {type(value).__name__}"
+# --- the reference date ------------------------------------------------------------
+# Ages are computed on this date. It lives with the config, which the rules and the
+# draws both read, so that neither reaches up into seeding for it.
+
+_reference_date: date | None = None
+
+
+def set_reference_date(value: date | None) -> date | None:
+    """Fix the date that ages are computed on (``None``: today, read at each draw).
+
+    Returns:
+        The date fixed before (``None`` if none was), to put back later.
+
+    Raises:
+        VariantError: ``value`` is not a date (a ``datetime`` is refused too).
+    """
+    global _reference_date
+    if value is not None and (not isinstance(value, datetime.date) or hasattr(value, "hour")):
+        raise VariantError(f"reference date {excerpt(value)} is not a date")
+    previous, _reference_date = _reference_date, value
+    return previous
+
+
+def reference_date() -> date:
+    """Return the fixed reference date, or today when none is set."""
+    return _reference_date if _reference_date is not None else date.today()

@@ -1,33 +1,33 @@
-"""The standard data sets and the original design's file functions.
+"""The standard data sets: what ``bookslot-data generate`` writes without ``--output``.
 
-``bookslot-data generate`` (and ``make generate``) writes :data:`STANDARD_SETS` into
-``test_data/bookslot/``: five sets of payloads, each as ``.json`` and ``.yaml``.
+``make generate`` writes :data:`STANDARD_SETS` into ``test_data/bookslot/``: five sets
+of payloads, each as ``.json`` and ``.yaml``, the file names of the original design.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from factories import bulk, export, seeding
-from factories.bookslot import BookslotPayloadFactory
-from factories.config import Config
-from factories.errors import DataFileError
+from .config import Config
+from .errors import DataFileError
 
 __all__ = [
     "DEFAULT_DIR",
+    "DEFAULT_FILE",
+    "STANDARD_FORMATS",
     "STANDARD_SETS",
-    "generate_and_save_bookslot_data",
-    "load_bookslot_data",
     "write_standard_sets",
 ]
 
-#: Where the standard sets live, relative to the working directory.
-DEFAULT_DIR = Path("test_data/bookslot")
+#: Where the standard sets live, relative to the working directory (or pytest's rootdir).
+DEFAULT_DIR = Path("test_data", "bookslot")
+#: The file the ``bookslot_data_file`` fixture loads by default.
+DEFAULT_FILE = DEFAULT_DIR / "bookslot_data.json"
 
 #: Each standard set's file name (without suffix) and variants.
 STANDARD_SETS: Mapping[str, Mapping[str, Any]] = {
@@ -56,6 +56,8 @@ def write_standard_sets(
     Returns:
         The files written.
     """
+    from . import bulk, files, seeding  # deferred: the plugin reads DEFAULT_FILE at start-up
+
     folder = Path(out_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -67,49 +69,6 @@ def write_standard_sets(
         records = list(chain.from_iterable(bulk.blocks(job, count)))
         for fmt in STANDARD_FORMATS:
             path = folder / f"{name}.{fmt}"
-            export.save(records, path, format=fmt)
+            files.save(records, path, format=fmt)
             written.append(path)
     return written
-
-
-def generate_and_save_bookslot_data(
-    count: int = 10,
-    filename: str = "bookslot_data",
-    output_dir: str | os.PathLike[str] = DEFAULT_DIR,
-    formats: Iterable[str] = STANDARD_FORMATS,
-    **variants: Any,
-) -> list[dict[str, str]]:
-    """Build ``count`` payloads with the factory, save them in each format, return them.
-
-    The original generator's name, kept for existing suites. The folder is created
-    if missing; each file is ``<output_dir>/<filename>.<format>``.
-    """
-    payloads: list[dict[str, str]] = list(BookslotPayloadFactory.build_batch(count, **variants))
-    folder = Path(output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    for fmt in formats:
-        export.save(payloads, folder / f"{filename}.{fmt}", format=fmt)
-    return payloads
-
-
-def load_bookslot_data(filename_or_path: str | os.PathLike[str]) -> list[dict[str, str]]:
-    """Load and validate a data file (the original generator's name).
-
-    A bare name such as ``"bookslot_data"`` or ``"bookslot_data.yaml"`` is looked up
-    in :data:`DEFAULT_DIR`; without a suffix, ``.json`` is tried first, then ``.yaml``.
-
-    Raises:
-        DataFileError: The file is missing or invalid.
-    """
-    path = Path(filename_or_path)
-    if path.exists() or len(path.parts) > 1:
-        return export.load(path)
-    candidates = [DEFAULT_DIR / path]
-    if not path.suffix:
-        candidates = [DEFAULT_DIR / f"{path}.{fmt}" for fmt in STANDARD_FORMATS]
-    for candidate in candidates:
-        if candidate.exists():
-            return export.load(candidate)
-    raise DataFileError(
-        f"no such data file; looked for {', '.join(str(c) for c in candidates)}", path=str(path)
-    )

@@ -5,15 +5,18 @@ callers can catch either::
 
     BookslotError
     ├── ConfigError(ValueError)     a config file or mapping is invalid
-    ├── VariantError(ValueError)    a factory parameter, variant or seed is invalid
+    ├── VariantError(ValueError)    a variant, seed, date, count or worker number is invalid
     ├── LocationError(LookupError)  a ZIP code is not in the data set
     ├── PayloadError(ValueError)    one payload breaks a rule
     └── DataFileError(ValueError)   a data file cannot be read, written or validated
 
-This module imports nothing of ours, so every other module can use it.
+This module imports nothing of ours, so every other module can use it; so does
+:func:`excerpt`, the one way a message quotes a value.
 """
 
 from __future__ import annotations
+
+import datetime
 
 __all__ = [
     "BookslotError",
@@ -22,7 +25,30 @@ __all__ = [
     "LocationError",
     "PayloadError",
     "VariantError",
+    "excerpt",
 ]
+
+
+def excerpt(value: object, limit: int = 40) -> str:
+    """Return a short, safe ``repr`` of a value for an error message.
+
+    Containers are described, never printed: a YAML alias bomb would print forever.
+
+    >>> excerpt("x" * 100)
+    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'"
+    >>> excerpt([1, 2])
+    'a list'
+    """
+    if isinstance(value, str):
+        text = repr(value[: limit + 1])
+        return text if len(value) <= limit else text[: limit - 3] + "...'"
+    if isinstance(value, int) and value.bit_length() > 128:
+        # repr() of an int of more than 4,300 digits raises (CVE-2020-10735).
+        return f"an integer of about {int(value.bit_length() * 0.30103):,} digits"
+    if value is None or isinstance(value, (bool, int, float, datetime.date, datetime.time)):
+        text = repr(value)
+        return text if len(text) <= limit else text[: limit - 3] + "..."
+    return f"a {type(value).__name__}"
 
 
 class BookslotError(Exception):
@@ -34,7 +60,10 @@ class ConfigError(BookslotError, ValueError):
 
 
 class VariantError(BookslotError, ValueError):
-    """A factory parameter, variant, seed or count is invalid or conflicts with another."""
+    """A variant, seed, reference date, count or worker number is invalid.
+
+    Also raised for variants that exclude each other (``young`` and ``senior``).
+    """
 
 
 class LocationError(BookslotError, LookupError):

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from factories.errors import LocationError, VariantError
+from .errors import LocationError, VariantError, excerpt
 
 __all__ = ["EARTH_RADIUS_MILES", "Place", "distance_miles", "lookup", "neighbours", "residential"]
 
@@ -86,7 +86,8 @@ def lookup(zip_code: str) -> Place:
     place = _places().get(zip_code) if isinstance(zip_code, str) else None
     if place is None:
         raise LocationError(
-            f"ZIP code {zip_code!r} is not in the US ZIP data set; expected a real 5-digit ZIP"
+            f"ZIP code {excerpt(zip_code)} is not in the US ZIP data set; expected a real "
+            "5-digit ZIP"
         )
     return place
 
@@ -102,8 +103,11 @@ def residential(state: str | None = None) -> tuple[str, ...]:
         return tuple(sorted(p.zip for p in _places().values() if p.residential))
     known = states()
     if state not in known:
+        upper = state.upper() if isinstance(state, str) else None
+        hint = f"did you mean {upper!r}? " if upper in known else ""
         raise VariantError(
-            f"state {state!r} is not a known US state code; expected one of {', '.join(known)}"
+            f"state {excerpt(state)} is not a known US state code; {hint}expected one of "
+            f"{', '.join(known)}"
         )
     return tuple(z for z in residential() if _places()[z].state == state)
 

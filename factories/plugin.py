@@ -32,25 +32,24 @@ from collections.abc import Generator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 from pytest_factoryboy import register
 
-from factories import config as _config
-from factories import providers, seeding
-from factories.bookslot import BookslotPayload, BookslotPayloadFactory
-from factories.errors import ConfigError, DataFileError, VariantError
+from . import config as _config
+from . import seeding
+from .bookslot import BookslotPayloadFactory
+from .config import CONFIG_ENV
+from .datasets import DEFAULT_FILE as DEFAULT_DATA_FILE
+from .errors import ConfigError, DataFileError, VariantError
+from .model import BookslotPayload
+from .variants import parse_date, parse_seed
 
-#: The data file ``bookslot_data_file`` loads by default, relative to the rootdir.
-DEFAULT_DATA_FILE = Path("test_data", "bookslot", "bookslot_data.json")
 #: Payloads in ``bookslot_batch`` (the original ``fake_bookslot_batch`` made five).
 BATCH_SIZE = 5
 #: A random run seed is drawn below this: short enough to read and type back.
 RANDOM_SEED_LIMIT = 2**32
-#: The environment variable that names a config file (see :mod:`factories.config`).
-CONFIG_ENV = "BOOKSLOT_CONFIG"
 
 
 @dataclass(frozen=True)
@@ -73,39 +72,18 @@ _UNDO = pytest.StashKey[ExitStack]()
 # --- options -------------------------------------------------------------------------
 
 
-def _parse_seed(text: str) -> int:
-    try:
-        value = int(text.strip(), 10)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a whole number; expected a seed like 1234") from None
-    try:
-        return seeding.check_seed(value)
-    except VariantError as exc:
-        raise ValueError(str(exc)) from None
-
-
-def _parse_as_of(text: str) -> date:
-    try:
-        as_of = providers.as_date(text.strip())
-    except VariantError:
-        as_of = None
-    if as_of is None:
-        raise ValueError(f"{text!r} is not a date; expected YYYY-MM-DD, e.g. 2026-11-29")
-    return as_of
-
-
 def _seed_arg(text: str) -> int:
     try:
-        return _parse_seed(text)
-    except ValueError as exc:
+        return parse_seed(text)
+    except VariantError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _as_of_arg(text: str) -> str:
     # Checked here, kept as text: option values stay plain for plugins that dump them.
     try:
-        return _parse_as_of(text).isoformat()
-    except ValueError as exc:
+        return parse_date(text).isoformat()
+    except VariantError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
@@ -169,8 +147,8 @@ def _run_from_options(config: pytest.Config) -> _Run:
             seed_value = secrets.randbelow(RANDOM_SEED_LIMIT)
         else:
             try:
-                seed_value = _parse_seed(text)
-            except ValueError as exc:
+                seed_value = parse_seed(text)
+            except VariantError as exc:
                 raise pytest.UsageError(f"ini option bookslot_seed: {exc}") from None
     as_of_text: str | None = config.getoption("bookslot_as_of")
     if as_of_text is not None:
@@ -178,8 +156,8 @@ def _run_from_options(config: pytest.Config) -> _Run:
     else:
         text = _from_ini(config, "bookslot_as_of")
         try:
-            as_of = date.today() if text is None else _parse_as_of(text)
-        except ValueError as exc:
+            as_of = date.today() if text is None else parse_date(text)
+        except VariantError as exc:
             raise pytest.UsageError(f"ini option bookslot_as_of: {exc}") from None
     return _Run(seed_value, as_of)
 
@@ -260,7 +238,7 @@ def pytest_configure(config: pytest.Config) -> None:
         undo.callback(_config.configure, previous)
     undo.enter_context(seeding.seeded(run.seed))
     # Whatever date the host had fixed (none: today) comes back at unconfigure.
-    undo.callback(seeding.set_reference_date, seeding.set_reference_date(run.as_of))
+    undo.callback(_config.set_reference_date, _config.set_reference_date(run.as_of))
     config.stash[_RUN] = run
     # As pytest-randomly does: getoption() then answers with the values in force.
     config.option.bookslot_seed = run.seed
@@ -374,10 +352,10 @@ def _bookslot_data_records(pytestconfig: pytest.Config) -> list[dict[str, str]]:
     else:
         path = pytestconfig.rootpath / DEFAULT_DATA_FILE
         hint = "write it with `make generate` or name another file with --bookslot-data-file"
-    from factories import export  # deferred: most runs never load a data file
+    from . import files  # deferred: most runs never load a data file
 
     try:
-        return export.load(path)
+        return files.load(path)
     except DataFileError as exc:
         message = f"bookslot_data_file: {exc}; {hint}"
     # Failed outside the handler, so the report shows the message, not a chained traceback.

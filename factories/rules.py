@@ -3,7 +3,7 @@
 The rules read the same config and tables as the factory, so a config file that
 changes the payers changes both what is generated and what is accepted.
 
->>> from factories import BookslotPayloadFactory, validate
+>>> from bookslot_factories import BookslotPayloadFactory, validate
 >>> validate(BookslotPayloadFactory.build())
 """
 
@@ -14,11 +14,13 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from factories import config, providers, seeding
-from factories.config import FIELDS, MAX_AGE, Config
-from factories.errors import PayloadError
+from . import config, tables
+from .config import MAX_AGE, Config
+from .errors import PayloadError, excerpt
+from .model import FIELDS
+from .variants import as_date
 
-__all__ = ["excerpt", "validate"]
+__all__ = ["validate"]
 
 _NAME_PUNCTUATION = frozenset(" -'.")
 _LOCAL_PART = re.compile(r"[a-z0-9]+(?:\.[a-z0-9]+)*")
@@ -26,34 +28,17 @@ _DOB = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}")
 _MAX_NAME = 100
 
 
-def excerpt(value: object, limit: int = 40) -> str:
-    """Return a short, safe ``repr`` of a value for an error message.
-
-    Containers are described, never printed: a YAML alias bomb would print forever.
-
-    >>> excerpt("x" * 100)
-    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'"
-    """
-    if isinstance(value, str):
-        text = repr(value[: limit + 1])
-        return text if len(value) <= limit else text[: limit - 3] + "...'"
-    if value is None or isinstance(value, (bool, int, float)):
-        text = repr(value)
-        return text if len(text) <= limit else text[: limit - 3] + "..."
-    return f"a {type(value).__name__}"
-
-
 class _Rules:
     """The compiled rules of one config."""
 
     def __init__(self, cfg: Config) -> None:
-        tables = providers.tables(cfg)
+        table = tables.tables(cfg)
         self.domains = frozenset(cfg.email_domains)
         self.payers = frozenset(cfg.payers)
         self.contact_methods = frozenset(cfg.contact_methods)
         self.zip_distances = frozenset(cfg.zip_distances)
-        self.id_number = tables.id_number.pattern
-        self.group_number = tables.group_number.pattern
+        self.id_number = table.id_number.pattern
+        self.group_number = table.group_number.pattern
         self.id_number_format = cfg.id_number_format
         self.group_number_format = cfg.group_number_format
         self.choices = {
@@ -144,7 +129,7 @@ def validate(
         if payload[key] not in allowed:
             raise _fail(key, payload[key], f"one of {', '.join(ordered)}")
 
-    _check_dob(payload["dob"], providers.as_date(as_of) or seeding.reference_date())
+    _check_dob(payload["dob"], as_date(as_of) or config.reference_date())
 
     if payload["MemberName"] != f"{payload['first_name']} {payload['last_name']}":
         raise _fail("MemberName", payload["MemberName"], "first_name and last_name with a space")
@@ -160,9 +145,9 @@ def _check_dob(value: str, as_of: date) -> None:
     try:
         if not _DOB.fullmatch(value):
             raise ValueError
-        born = datetime.strptime(value, providers.DATE_FORMAT).date()
+        born = datetime.strptime(value, tables.DATE_FORMAT).date()
     except ValueError:
         raise _fail("dob", value, "a real date as MM/DD/YYYY") from None
-    years = providers.age(born, as_of)
+    years = tables.age(born, as_of)
     if not 0 <= years <= MAX_AGE:
         raise _fail("dob", value, f"an age from 0 to {MAX_AGE} on {as_of:%m/%d/%Y}")

@@ -1,4 +1,4 @@
-"""The one place that owns randomness and the reference date.
+"""The one place that owns randomness.
 
 Every draw of the factory comes from :data:`RANDOM`, a private
 :class:`random.Random`; nothing reads the global ``random`` module, Faker's shared
@@ -16,30 +16,25 @@ differ and do not reuse emails already registered on a shared test server.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import itertools
 import random
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
 
-from factories.errors import VariantError
+from .variants import check_seed
 
 __all__ = [
     "RANDOM",
-    "check_seed",
     "current_seed",
     "derive",
     "email_tag",
     "next_email_number",
     "next_location_index",
     "on_seed",
-    "reference_date",
     "seed",
     "seeded",
-    "set_reference_date",
 ]
 
 #: The random source of every draw the factory makes.
@@ -48,14 +43,12 @@ RANDOM = random.Random()
 _TAG_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 #: Width of the email stream tag: 7 base-36 characters hold 36 bits of the seed.
 TAG_WIDTH = 7
-_MAX_SEED = 2**64
 
 _seed = 0
 _tag = ""
 _emails: Iterator[int] = itertools.count(1)
 _locations: Iterator[int] = itertools.count(0)
 _participants: list[tuple[Callable[[], None], Callable[[], Callable[[], None]]]] = []
-_reference_date: date | None = None
 
 
 def derive(seed: int, *keys: object) -> int:
@@ -85,15 +78,6 @@ def email_tag(seed: int, *keys: object) -> str:
         value, digit = divmod(value, len(_TAG_ALPHABET))
         chars.append(_TAG_ALPHABET[digit])
     return "".join(reversed(chars))
-
-
-def check_seed(value: object) -> int:
-    """Return ``value`` as a seed, or raise :class:`VariantError` if it is not one."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise VariantError(f"seed {value!r} is not an integer; expected a whole number >= 0")
-    if not 0 <= value < _MAX_SEED:
-        raise VariantError(f"seed {value} is out of range; expected 0 <= seed < 2**64")
-    return value
 
 
 def seed(value: int) -> None:
@@ -184,24 +168,6 @@ def next_email_number() -> tuple[str, int]:
 def next_location_index() -> int:
     """Return the next position in the booking-location cycle."""
     return next(_locations)
-
-
-def set_reference_date(value: date | None) -> date | None:
-    """Fix the date that ages are computed on (``None``: today, read at each draw).
-
-    Returns:
-        The date fixed before (``None`` if none was), to put back later.
-    """
-    global _reference_date
-    if value is not None and (not isinstance(value, datetime.date) or hasattr(value, "hour")):
-        raise VariantError(f"reference date {value!r} is not a date")
-    previous, _reference_date = _reference_date, value
-    return previous
-
-
-def reference_date() -> date:
-    """Return the fixed reference date, or today when none is set."""
-    return _reference_date if _reference_date is not None else date.today()
 
 
 on_seed(_reseed_factory_boy, _save_factory_boy)

@@ -16,28 +16,28 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+import bookslot_factories
 import pytest
 import zipcodes
-from oracles import born_on, coords, cosine_miles, residential_rows, years_old, zip_row
-
-import factories
-from factories import (
+from bookslot_factories import (
     FIELDS,
     BookslotPayload,
     BookslotPayloadFactory,
     VariantError,
+    config,
     generate_bookslot_payload,
     generate_bookslot_payload_with_options,
     locations,
     seeding,
 )
-from factories.config import (
+from bookslot_factories.config import (
     ALLOWED_EMAIL_DOMAINS,
     CONTACT_METHODS,
     LOCATIONS,
     PAYERS,
     ZIP_DISTANCES,
 )
+from oracles import born_on, coords, cosine_miles, residential_rows, years_old, zip_row
 
 AS_OF = date(2026, 6, 15)
 TOLERANCE_MILES = 0.01
@@ -58,10 +58,10 @@ PHONE_SHAPE = re.compile(r"[0-9]{10}", re.ASCII)
 
 @pytest.fixture(autouse=True)
 def _default_config_and_seed() -> Any:
-    factories.configure(None)
-    factories.seed(33)
+    bookslot_factories.configure(None)
+    bookslot_factories.seed(33)
     yield
-    factories.configure(None)
+    bookslot_factories.configure(None)
 
 
 # --- independent helpers -------------------------------------------------------------
@@ -153,7 +153,7 @@ BUILDERS: dict[str, Callable[[], list[Any]]] = {
 
 @pytest.mark.parametrize("how", list(BUILDERS))
 def test_payload_is_a_named_dict_of_strings_in_field_order(how: str) -> None:
-    factories.seed(1)
+    bookslot_factories.seed(1)
     payloads = BUILDERS[how]()
     assert payloads
     for payload in payloads:
@@ -167,7 +167,7 @@ def test_payload_is_a_named_dict_of_strings_in_field_order(how: str) -> None:
 
 
 def test_overridden_fields_keep_field_order() -> None:
-    factories.seed(2)
+    bookslot_factories.seed(2)
     payload = BookslotPayloadFactory.build(PayerName="Humana", first_name="Ann", dob="01/02/1990")
     assert tuple(payload) == FIELDS
     assert (payload["PayerName"], payload["first_name"], payload["dob"]) == (
@@ -179,9 +179,9 @@ def test_overridden_fields_keep_field_order() -> None:
 
 
 def test_every_payload_validates(batch: list[BookslotPayload]) -> None:
-    factories.seed(3)
+    bookslot_factories.seed(3)
     for payload in batch:
-        factories.validate(payload, as_of=AS_OF)
+        bookslot_factories.validate(payload, as_of=AS_OF)
 
 
 # --- the original design's validation tests, one each -----------------------------------
@@ -267,7 +267,7 @@ def test_email_is_a_valid_rfc_5321_address(batch: list[BookslotPayload]) -> None
     ],
 )
 def test_email_drops_accents_and_non_letters(first: str, last: str, expected: str) -> None:
-    factories.seed(4)
+    bookslot_factories.seed(4)
     payload = BookslotPayloadFactory.build(first_name=first, last_name=last)
     assert payload["email"].startswith(expected)
     assert RFC_5321.fullmatch(payload["email"])
@@ -276,7 +276,7 @@ def test_email_drops_accents_and_non_letters(first: str, last: str, expected: st
 
 
 def test_email_of_names_without_ascii_letters_is_still_valid() -> None:
-    factories.seed(5)
+    bookslot_factories.seed(5)
     payload = BookslotPayloadFactory.build(first_name="李", last_name="Ωμέγα")
     assert RFC_5321.fullmatch(payload["email"]), payload["email"]
     assert EMAIL_SHAPE.fullmatch(payload["email"]), payload["email"]
@@ -285,18 +285,18 @@ def test_email_of_names_without_ascii_letters_is_still_valid() -> None:
 def test_email_stays_valid_for_long_real_names() -> None:
     # Both names are valid for the validator (letters and hyphens, at most 100 characters);
     # a local part over 64 octets is not a valid address (RFC 5321, 4.5.3.1.1).
-    factories.seed(6)
+    bookslot_factories.seed(6)
     payload = BookslotPayloadFactory.build(
         first_name="Maximilian-Alexander", last_name="Wolfeschlegelsteinhausenbergerdorff"
     )
     local = payload["email"].rpartition("@")[0]
     assert len(local) <= 64, payload["email"]
     assert RFC_5321.fullmatch(payload["email"])
-    factories.validate(payload)
+    bookslot_factories.validate(payload)
 
 
 def test_email_tag_is_fixed_width_and_the_counter_widens() -> None:
-    factories.seed(7)
+    bookslot_factories.seed(7)
     emails = [p["email"] for p in BookslotPayloadFactory.build_batch(1200)]
     matches = [EMAIL_SHAPE.fullmatch(address) for address in emails]
     assert all(matches)
@@ -308,7 +308,7 @@ def test_email_tag_is_fixed_width_and_the_counter_widens() -> None:
 def test_different_seeds_give_different_email_tags() -> None:
     tags = []
     for value in range(300):
-        factories.seed(value)
+        bookslot_factories.seed(value)
         match = EMAIL_SHAPE.fullmatch(BookslotPayloadFactory.build()["email"])
         assert match
         tags.append(match[3])
@@ -317,7 +317,7 @@ def test_different_seeds_give_different_email_tags() -> None:
 
 @pytest.mark.slow
 def test_emails_are_unique_over_100_000_payloads_of_one_stream() -> None:
-    factories.seed(8)
+    bookslot_factories.seed(8)
     emails = [p["email"] for p in BookslotPayloadFactory.build_batch(100_000)]
     assert len(set(emails)) == len(emails) == 100_000
     assert len({address.partition(".")[0] for address in emails}) > 300  # names do vary
@@ -340,7 +340,7 @@ def test_emails_are_unique_over_100_000_payloads_of_one_stream() -> None:
     ],
 )
 def test_ages_stay_in_the_band_and_reach_both_ends(band: str, as_of: date | str) -> None:
-    factories.seed(9)
+    bookslot_factories.seed(9)
     flags = {band: True} if band != "default" else {}
     payloads = BookslotPayloadFactory.build_batch(800, as_of=as_of, **flags)
     on = as_of if isinstance(as_of, date) else date.fromisoformat(as_of)
@@ -349,34 +349,34 @@ def test_ages_stay_in_the_band_and_reach_both_ends(band: str, as_of: date | str)
 
 
 def test_as_of_as_a_string_is_the_same_as_a_date() -> None:
-    factories.seed(10)
+    bookslot_factories.seed(10)
     from_date = BookslotPayloadFactory.build_batch(20, as_of=date(2024, 2, 29), senior=True)
-    factories.seed(10)
+    bookslot_factories.seed(10)
     from_text = BookslotPayloadFactory.build_batch(20, as_of="2024-02-29", senior=True)
     assert from_date == from_text
 
 
 @pytest.fixture
 def restore_reference_date() -> Any:
-    previous = seeding.reference_date()  # the run's --bookslot-as-of, or today
+    previous = config.reference_date()  # the run's --bookslot-as-of, or today
     yield
-    seeding.set_reference_date(previous)
+    config.set_reference_date(previous)
 
 
 @pytest.mark.usefixtures("restore_reference_date")
 def test_ages_default_to_the_reference_date() -> None:
-    factories.seed(11)
-    seeding.set_reference_date(date(2001, 1, 1))
+    bookslot_factories.seed(11)
+    config.set_reference_date(date(2001, 1, 1))
     payloads = BookslotPayloadFactory.build_batch(200, young=True)
     ages = {years_old(born_on(p["dob"]), date(2001, 1, 1)) for p in payloads}
     assert (min(ages), max(ages)) == (18, 30)
-    factories.validate(payloads[0])  # the validator uses the same reference date
+    bookslot_factories.validate(payloads[0])  # the validator uses the same reference date
 
 
 @pytest.mark.usefixtures("restore_reference_date")
 def test_ages_default_to_today() -> None:
-    factories.seed(12)
-    seeding.set_reference_date(None)
+    bookslot_factories.seed(12)
+    config.set_reference_date(None)
     today = date.today()
     payloads = BookslotPayloadFactory.build_batch(300)
     ages = [years_old(born_on(p["dob"]), today) for p in payloads]
@@ -385,8 +385,8 @@ def test_ages_default_to_today() -> None:
 
 @pytest.mark.parametrize("as_of", [date(2024, 2, 29), date(2023, 3, 1)], ids=str)
 def test_a_one_year_band_reaches_its_first_and_last_day(as_of: date) -> None:
-    factories.configure({"age_bands": {"default": [18, 18]}})
-    factories.seed(13)
+    bookslot_factories.configure({"age_bands": {"default": [18, 18]}})
+    bookslot_factories.seed(13)
     dobs = {born_on(p["dob"]) for p in BookslotPayloadFactory.build_batch(3000, as_of=as_of)}
     assert {years_old(born, as_of) for born in dobs} == {18}
     oldest, youngest = min(dobs), max(dobs)
@@ -396,7 +396,7 @@ def test_a_one_year_band_reaches_its_first_and_last_day(as_of: date) -> None:
 
 
 def test_young_and_senior_exclude_each_other() -> None:
-    factories.seed(14)
+    bookslot_factories.seed(14)
     with pytest.raises(VariantError) as info:
         BookslotPayloadFactory.build(young=True, senior=True)
     assert isinstance(info.value, ValueError)
@@ -410,7 +410,7 @@ def test_young_and_senior_exclude_each_other() -> None:
 
 
 def test_dynamic_zip_is_a_real_active_standard_zip() -> None:
-    factories.seed(15)
+    bookslot_factories.seed(15)
     zips = [p["zip"] for p in BookslotPayloadFactory.build_batch(200, dynamic_zip=True)]
     for code in zips:
         assert_real_residential_zip(code)
@@ -420,7 +420,7 @@ def test_dynamic_zip_is_a_real_active_standard_zip() -> None:
 
 @pytest.mark.parametrize("state", ["CA", "TX", "AK"])
 def test_state_draws_a_zip_of_that_state(state: str) -> None:
-    factories.seed(16)
+    bookslot_factories.seed(16)
     zips = [p["zip"] for p in BookslotPayloadFactory.build_batch(100, state=state)]
     for code in zips:
         assert assert_real_residential_zip(code)["state"] == state
@@ -429,7 +429,7 @@ def test_state_draws_a_zip_of_that_state(state: str) -> None:
 
 @pytest.mark.parametrize("state", ["XX", "ca", "California", ""])
 def test_unknown_state_names_the_value_and_lists_valid_codes(state: str) -> None:
-    factories.seed(17)
+    bookslot_factories.seed(17)
     with pytest.raises(VariantError) as info:
         BookslotPayloadFactory.build(state=state)
     message = str(info.value)
@@ -438,7 +438,7 @@ def test_unknown_state_names_the_value_and_lists_valid_codes(state: str) -> None
 
 
 def test_dynamic_location_batch_covers_each_location_once() -> None:
-    factories.seed(18)
+    bookslot_factories.seed(18)
     for _ in range(3):  # whatever the position in the cycle
         zips = [
             p["zip"]
@@ -449,7 +449,7 @@ def test_dynamic_location_batch_covers_each_location_once() -> None:
 
 
 def test_near_draws_zips_within_the_payload_distance() -> None:
-    factories.seed(19)
+    bookslot_factories.seed(19)
     payloads = BookslotPayloadFactory.build_batch(300, near="20678")
     centre = coords("20678")
     for payload in payloads:
@@ -461,14 +461,14 @@ def test_near_draws_zips_within_the_payload_distance() -> None:
 
 
 def test_near_can_draw_the_centre_itself() -> None:
-    factories.seed(20)
+    bookslot_factories.seed(20)
     _, isolated = remote_centres()
     payloads = BookslotPayloadFactory.build_batch(30, near=isolated, zip_distance="25")
     assert {p["zip"] for p in payloads} == {isolated}
 
 
 def test_near_draws_only_distances_that_have_a_neighbour() -> None:
-    factories.seed(21)
+    bookslot_factories.seed(21)
     empty_25, _ = remote_centres()
     nearest = nearest_residential_miles(empty_25, False)
     reachable = {d for d in ZIP_DISTANCES if int(d) >= nearest + TOLERANCE_MILES}
@@ -482,7 +482,7 @@ def test_near_draws_only_distances_that_have_a_neighbour() -> None:
 
 
 def test_near_with_an_empty_distance_forced_is_a_variant_error() -> None:
-    factories.seed(22)
+    bookslot_factories.seed(22)
     empty_25, _ = remote_centres()
     with pytest.raises(VariantError, match=re.escape(repr(empty_25))):
         BookslotPayloadFactory.build(near=empty_25, zip_distance="25")
@@ -490,7 +490,7 @@ def test_near_with_an_empty_distance_forced_is_a_variant_error() -> None:
 
 @pytest.mark.parametrize(("state", "near"), [("VA", "20678"), ("NJ", "10001")])
 def test_state_and_near_is_the_intersection(state: str, near: str) -> None:
-    factories.seed(23)
+    bookslot_factories.seed(23)
     payloads = BookslotPayloadFactory.build_batch(200, state=state, near=near)
     for payload in payloads:
         assert assert_real_residential_zip(payload["zip"])["state"] == state
@@ -507,7 +507,7 @@ def test_state_and_near_is_the_intersection(state: str, near: str) -> None:
 
 
 def test_state_and_near_with_no_common_zip_is_a_variant_error() -> None:
-    factories.seed(24)
+    bookslot_factories.seed(24)
     with pytest.raises(VariantError) as info:
         BookslotPayloadFactory.build(state="CA", near="20678")
     assert "'CA'" in str(info.value)
@@ -516,7 +516,7 @@ def test_state_and_near_with_no_common_zip_is_a_variant_error() -> None:
 
 @pytest.mark.parametrize("other", [{"state": "CA"}, {"near": "20678"}])
 def test_dynamic_location_excludes_state_and_near(other: dict[str, str]) -> None:
-    factories.seed(25)
+    bookslot_factories.seed(25)
     with pytest.raises(VariantError, match="dynamic_location"):
         BookslotPayloadFactory.build(dynamic_location=True, **other)
 
@@ -528,7 +528,7 @@ def test_dynamic_location_excludes_state_and_near(other: dict[str, str]) -> None
 def test_state_near_and_dynamic_location_imply_a_dynamic_zip(
     variant: dict[str, Any], dynamic_zip: bool | None
 ) -> None:
-    factories.seed(26)
+    bookslot_factories.seed(26)
     extra = {} if dynamic_zip is None else {"dynamic_zip": dynamic_zip}
     zips = {p["zip"] for p in BookslotPayloadFactory.build_batch(16, **variant, **extra)}
     assert len(zips) > 1
@@ -547,7 +547,7 @@ def test_state_near_and_dynamic_location_imply_a_dynamic_zip(
 def test_dynamic_phone_has_an_area_code_of_the_zip_and_a_fictional_number(
     variant: dict[str, Any],
 ) -> None:
-    factories.seed(27)
+    bookslot_factories.seed(27)
     payloads = BookslotPayloadFactory.build_batch(150, dynamic_phone=True, **variant)
     for payload in payloads:
         assert_fictional_phone_of(payload["phone_number"], payload["zip"])
@@ -557,10 +557,10 @@ def test_dynamic_phone_has_an_area_code_of_the_zip_and_a_fictional_number(
 def test_a_zip_without_area_codes_is_refused_with_its_name() -> None:
     # 09001 is a real military ZIP without area codes: the config refuses it as the
     # static ZIP, and a per-build override fails naming it.
-    with pytest.raises(factories.ConfigError, match=r"'09001'.*residential"):
-        factories.configure({"zip": "09001"})
-    factories.seed(28)
-    with pytest.raises(factories.VariantError, match=r"'09001'.*area code"):
+    with pytest.raises(bookslot_factories.ConfigError, match=r"'09001'.*residential"):
+        bookslot_factories.configure({"zip": "09001"})
+    bookslot_factories.seed(28)
+    with pytest.raises(bookslot_factories.VariantError, match=r"'09001'.*area code"):
         BookslotPayloadFactory.build(zip="09001", dynamic_phone=True)
 
 
@@ -595,7 +595,7 @@ def assert_zip_follows(variant: dict[str, Any], payload: BookslotPayload) -> Non
 @pytest.mark.parametrize("zip_variant", list(ZIP_VARIANTS))
 @pytest.mark.parametrize("band", list(BANDS))
 def test_every_combination_of_variants(band: str, zip_variant: str, dynamic_phone: bool) -> None:
-    factories.seed(29)
+    bookslot_factories.seed(29)
     variant = ZIP_VARIANTS[zip_variant]
     flags: dict[str, Any] = {band: True} if band != "default" else {}
     if dynamic_phone:
@@ -609,14 +609,14 @@ def test_every_combination_of_variants(band: str, zip_variant: str, dynamic_phon
             assert_fictional_phone_of(payload["phone_number"], payload["zip"])
         else:
             assert payload["phone_number"] == "1234567890"
-        factories.validate(payload, as_of=AS_OF)
+        bookslot_factories.validate(payload, as_of=AS_OF)
 
 
 # --- bad parameters ----------------------------------------------------------------------------
 
 
 def test_unknown_keyword_is_a_variant_error() -> None:
-    factories.seed(30)
+    bookslot_factories.seed(30)
     with pytest.raises(VariantError) as info:
         BookslotPayloadFactory.build(foo=1)
     assert "'foo'" in str(info.value)
@@ -634,7 +634,7 @@ def test_unknown_keyword_is_a_variant_error() -> None:
     ],
 )
 def test_a_flag_that_is_not_a_bool_is_a_variant_error(flag: str, value: object) -> None:
-    factories.seed(31)
+    bookslot_factories.seed(31)
     with pytest.raises(VariantError) as info:
         BookslotPayloadFactory.build(**{flag: value})
     assert flag in str(info.value)
@@ -645,7 +645,7 @@ def test_a_flag_that_is_not_a_bool_is_a_variant_error(flag: str, value: object) 
     "as_of", ["2023-02-29", "tomorrow", "", 20260615, datetime(2026, 6, 15, 12), "06/15/2026"]
 )
 def test_a_bad_as_of_is_a_variant_error(as_of: object) -> None:
-    factories.seed(32)
+    bookslot_factories.seed(32)
     with pytest.raises(VariantError) as info:
         BookslotPayloadFactory.build(as_of=as_of)
     assert "as_of" in str(info.value)
@@ -655,14 +655,14 @@ def test_a_bad_as_of_is_a_variant_error(as_of: object) -> None:
 @pytest.mark.parametrize("as_of", ["20260615", "2026-W24-1"])
 def test_as_of_accepts_only_yyyy_mm_dd_strings(as_of: str) -> None:
     # Python 3.11's date.fromisoformat also reads these; Python 3.10 (supported) does not.
-    factories.seed(33)
+    bookslot_factories.seed(33)
     with pytest.raises(VariantError, match="as_of"):
         BookslotPayloadFactory.build(as_of=as_of)
 
 
 @pytest.mark.parametrize("near", ["2067", 20678, "00000", "2067a"])
 def test_a_bad_near_is_a_variant_error(near: object) -> None:
-    factories.seed(34)
+    bookslot_factories.seed(34)
     with pytest.raises(VariantError, match=re.escape(repr(near))):
         BookslotPayloadFactory.build(near=near)
 
@@ -671,29 +671,29 @@ def test_a_bad_near_is_a_variant_error(near: object) -> None:
 
 
 def test_generate_bookslot_payload_is_one_default_payload() -> None:
-    factories.seed(35)
+    bookslot_factories.seed(35)
     payload = generate_bookslot_payload()
-    factories.seed(35)
+    bookslot_factories.seed(35)
     assert payload == BookslotPayloadFactory.build()
     assert tuple(payload) == FIELDS
     assert payload["zip"] == "20678"
-    factories.validate(payload)
+    bookslot_factories.validate(payload)
 
 
 def test_generate_bookslot_payload_with_options_dynamic_zip_in_a_state() -> None:
-    factories.seed(36)
+    bookslot_factories.seed(36)
     payloads = [
         generate_bookslot_payload_with_options(use_dynamic_zip=True, state="CA") for _ in range(30)
     ]
     for payload in payloads:
         assert assert_real_residential_zip(payload["zip"])["state"] == "CA"
-        factories.validate(payload)
-    factories.seed(36)
+        bookslot_factories.validate(payload)
+    bookslot_factories.seed(36)
     assert payloads[0] == BookslotPayloadFactory.build(dynamic_zip=True, state="CA")
 
 
 def test_generate_bookslot_payload_with_options_defaults_and_variants() -> None:
-    factories.seed(37)
+    bookslot_factories.seed(37)
     assert generate_bookslot_payload_with_options()["zip"] == "20678"
     assert_real_residential_zip(generate_bookslot_payload_with_options(use_dynamic_zip=True)["zip"])
     senior = generate_bookslot_payload_with_options(senior=True, as_of=AS_OF)
@@ -708,7 +708,7 @@ def test_payload_serialises_with_every_common_tool() -> None:
 
     import yaml
 
-    factories.seed(41)
+    bookslot_factories.seed(41)
     payload = BookslotPayloadFactory.build(dynamic_phone=True)
     as_dict = dict(payload)
     assert json.loads(json.dumps(payload)) == as_dict
@@ -724,7 +724,7 @@ def test_payload_serialises_with_every_common_tool() -> None:
 @pytest.mark.parametrize("method", ["build_batch", "create_batch"])
 def test_batch_size_must_be_a_sane_whole_number(method: str, size: object) -> None:
     # factory_boy would return [] for -1 and run for ever on 10**12.
-    with pytest.raises(factories.VariantError, match="batch size"):
+    with pytest.raises(bookslot_factories.VariantError, match="batch size"):
         getattr(BookslotPayloadFactory, method)(size)
 
 

@@ -9,11 +9,10 @@ from datetime import date
 
 import orjson
 import pytest
+from bookslot_factories import FIELDS, BookslotPayloadFactory, bulk, configure, seed, validate
+from bookslot_factories.errors import VariantError
 from faker.providers.person.en_US import Provider as FakerPerson
 from oracles import born_on, years_old
-
-from factories import FIELDS, BookslotPayloadFactory, bulk, configure, seed, validate
-from factories.errors import VariantError
 
 AS_OF = date(2026, 11, 29)
 
@@ -51,7 +50,7 @@ def test_variant_rules_hold_in_bulk() -> None:
     young = bulk.block(3, 1, count=1_000, as_of=AS_OF, young=True)
     assert all(18 <= _age(r["dob"]) <= 30 for r in young)
     locations = bulk.block(3, 0, count=16, as_of=AS_OF, dynamic_location=True)
-    from factories.config import LOCATIONS
+    from bookslot_factories.config import LOCATIONS
 
     assert [r["zip"] for r in locations] == list(LOCATIONS) * 2
     phones = bulk.block(3, 0, count=500, as_of=AS_OF, dynamic_phone=True, state="CA")

@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 import zipcodes
+from bookslot_factories import FIELDS, configure, validate
+from bookslot_factories.cli import main
+from bookslot_factories.config import LOCATIONS
+from bookslot_factories.datasets import STANDARD_SETS
+from bookslot_factories.files import load
 from oracles import born_on, years_old, zip_miles
-
-from factories import FIELDS, configure, validate
-from factories.cli import main
-from factories.config import LOCATIONS
-from factories.datasets import STANDARD_SETS
-from factories.export import load
 
 AS_OF = "2026-11-29"
 AS_OF_DATE = date(2026, 11, 29)
@@ -194,7 +193,7 @@ def test_usage_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]
     [
         (["--state", "ZZ"], "state 'ZZ'"),
         (["--near", "99999"], "99999"),
-        (["--dynamic-location", "--state", "CA"], "dynamic_location"),
+        (["--dynamic-location", "--state", "CA"], "--dynamic-location"),
         (["--output", "{tmp}/missing/x.json"], "missing"),
         (["--output", "{tmp}/x.xml"], "xml"),
         (["--config", "{tmp}/nope.yaml"], "nope.yaml"),
@@ -274,7 +273,7 @@ def test_installed_console_script(tmp_path: Path) -> None:
     assert done.stderr == ""  # silent when stderr is not a terminal
     by_module = tmp_path / "y.jsonl"
     args[2] = str(by_module)
-    subprocess.run([sys.executable, "-m", "factories", *args], check=True)
+    subprocess.run([sys.executable, "-m", "bookslot_factories", *args], check=True)
     assert out.read_bytes() == by_module.read_bytes()
     bad = subprocess.run(
         [script, "generate", "-o", str(out), "--state", "ZZ"],
@@ -291,7 +290,7 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     controller, terminal = pty.openpty()
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "factories", "generate", "-o", str(tmp_path / "p.jsonl"),
+            [sys.executable, "-m", "bookslot_factories", "generate", "-o", str(tmp_path / "p.jsonl"),
              "-n", "100000", "--seed", "1"],
             stderr=terminal, stdout=subprocess.DEVNULL, check=False, timeout=120,
         )  # fmt: skip

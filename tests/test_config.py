@@ -1,4 +1,4 @@
-"""Tests of factories.config: overrides reach the factory and the validator; bad configs fail."""
+"""Tests of bookslot_factories.config: overrides reach the factory and the validator; bad configs fail."""
 
 from __future__ import annotations
 
@@ -12,22 +12,21 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import bookslot_factories
 import pytest
 import zipcodes
-
-import factories
-from factories import BookslotPayloadFactory, ConfigError, PayloadError, config, validate
-from factories.config import DEFAULT, Config, current, load_config
+from bookslot_factories import BookslotPayloadFactory, ConfigError, PayloadError, config, validate
+from bookslot_factories.config import DEFAULT, Config, current, load_config
 
 AS_OF = date(2026, 6, 15)
 
 
 @pytest.fixture(autouse=True)
 def default_config() -> Iterator[None]:
-    factories.configure(None)
-    factories.seed(66)
+    bookslot_factories.configure(None)
+    bookslot_factories.seed(66)
     yield
-    factories.configure(None)
+    bookslot_factories.configure(None)
 
 
 def years_old(born: date, on: date) -> int:
@@ -52,9 +51,9 @@ def write(tmp_path: Path, text: str, name: str = "bookslot.yaml") -> Path:
 
 
 def test_email_domains(tmp_path: Path) -> None:
-    factories.seed(1)
+    bookslot_factories.seed(1)
     before = BookslotPayloadFactory.build(as_of=AS_OF)
-    factories.configure({"email_domains": ["guerrillamail.com", "sharklasers.com"]})
+    bookslot_factories.configure({"email_domains": ["guerrillamail.com", "sharklasers.com"]})
     payloads = BookslotPayloadFactory.build_batch(100, as_of=AS_OF)
     assert {p["email"].rpartition("@")[2] for p in payloads} == {
         "guerrillamail.com",
@@ -67,12 +66,12 @@ def test_email_domains(tmp_path: Path) -> None:
 
 
 def test_payers() -> None:
-    factories.seed(2)
+    bookslot_factories.seed(2)
     before = BookslotPayloadFactory.build(as_of=AS_OF)
     kaiser = dict(before, PayerName="Kaiser Permanente")
     with pytest.raises(PayloadError, match="'PayerName'"):
         validate(kaiser, as_of=AS_OF)
-    factories.configure({"payers": ["Kaiser Permanente", "Medicare"]})
+    bookslot_factories.configure({"payers": ["Kaiser Permanente", "Medicare"]})
     validate(kaiser, as_of=AS_OF)
     payloads = BookslotPayloadFactory.build_batch(60, as_of=AS_OF)
     assert {p["PayerName"] for p in payloads} == {"Kaiser Permanente", "Medicare"}
@@ -83,9 +82,9 @@ def test_payers() -> None:
 
 
 def test_contact_methods() -> None:
-    factories.seed(3)
+    bookslot_factories.seed(3)
     before = BookslotPayloadFactory.build(as_of=AS_OF)
-    factories.configure({"contact_methods": ["Portal"]})
+    bookslot_factories.configure({"contact_methods": ["Portal"]})
     payloads = BookslotPayloadFactory.build_batch(20, as_of=AS_OF)
     assert {p["contact_method"] for p in payloads} == {"Portal"}
     for payload in payloads:
@@ -95,8 +94,8 @@ def test_contact_methods() -> None:
 
 
 def test_zip_distances() -> None:
-    factories.seed(4)
-    factories.configure({"zip_distances": ["10", 200]})
+    bookslot_factories.seed(4)
+    bookslot_factories.configure({"zip_distances": ["10", 200]})
     payloads = BookslotPayloadFactory.build_batch(60, as_of=AS_OF)
     assert {p["zip_distance"] for p in payloads} == {"10", "200"}
     for payload in payloads:
@@ -108,9 +107,9 @@ def test_zip_distances() -> None:
 
 
 def test_id_formats() -> None:
-    factories.seed(5)
+    bookslot_factories.seed(5)
     before = BookslotPayloadFactory.build(as_of=AS_OF)
-    factories.configure({"id_formats": {"idNumber": "MBR-#######", "GroupNumber": "G##"}})
+    bookslot_factories.configure({"id_formats": {"idNumber": "MBR-#######", "GroupNumber": "G##"}})
     payloads = BookslotPayloadFactory.build_batch(60, as_of=AS_OF)
     for payload in payloads:
         assert re.fullmatch(r"MBR-[0-9]{7}", payload["idNumber"], re.ASCII)
@@ -121,8 +120,10 @@ def test_id_formats() -> None:
 
 
 def test_phone_zip_and_verification_code() -> None:
-    factories.seed(6)
-    factories.configure({"phone": "2025550143", "zip": "10001", "verification_code": "98765432"})
+    bookslot_factories.seed(6)
+    bookslot_factories.configure(
+        {"phone": "2025550143", "zip": "10001", "verification_code": "98765432"}
+    )
     payloads = BookslotPayloadFactory.build_batch(20, as_of=AS_OF)
     for payload in payloads:
         assert payload["phone_number"] == "2025550143"
@@ -132,8 +133,8 @@ def test_phone_zip_and_verification_code() -> None:
 
 
 def test_age_bands() -> None:
-    factories.seed(7)
-    factories.configure(
+    bookslot_factories.seed(7)
+    bookslot_factories.configure(
         {"age_bands": {"default": [40, 41], "young": [20, 20], "senior": [99, 120]}}
     )
     for flags, (low, high) in [
@@ -149,8 +150,8 @@ def test_age_bands() -> None:
 
 
 def test_locations() -> None:
-    factories.seed(8)
-    factories.configure({"locations": ["10001", "94110", "60614"]})
+    bookslot_factories.seed(8)
+    bookslot_factories.configure({"locations": ["10001", "94110", "60614"]})
     zips = [p["zip"] for p in BookslotPayloadFactory.build_batch(6, dynamic_location=True)]
     assert sorted(zips) == sorted(["10001", "94110", "60614"] * 2)
 
@@ -176,10 +177,10 @@ def test_a_config_file_path(tmp_path: Path) -> None:
     assert current() is DEFAULT  # loading does not activate
     assert loaded.payers == ("Aetna Health", "Humana")
     assert loaded.source == str(path)
-    assert factories.configure(path) == loaded
-    assert factories.configure(str(path)) == loaded
+    assert bookslot_factories.configure(path) == loaded
+    assert bookslot_factories.configure(str(path)) == loaded
     assert current() == loaded
-    factories.seed(9)
+    bookslot_factories.seed(9)
     payloads = BookslotPayloadFactory.build_batch(30, as_of=AS_OF)
     assert {p["contact_method"] for p in payloads} == {"Text"}
     assert {p["email"].rpartition("@")[2] for p in payloads} == {"mailinator.com"}
@@ -191,18 +192,18 @@ def test_an_empty_file_is_the_defaults(tmp_path: Path) -> None:
 
 def test_configure_takes_a_config_and_none_restores_the_defaults() -> None:
     custom = Config(payers=("Medicare",))
-    assert factories.configure(custom) is custom
+    assert bookslot_factories.configure(custom) is custom
     assert current() is custom
-    factories.seed(10)
+    bookslot_factories.seed(10)
     assert BookslotPayloadFactory.build()["PayerName"] == "Medicare"
-    assert factories.configure(None) == DEFAULT
+    assert bookslot_factories.configure(None) == DEFAULT
     assert current() == DEFAULT
 
 
 def test_a_bad_config_leaves_the_active_one_unchanged() -> None:
-    active = factories.configure({"payers": ["Medicare"]})
+    active = bookslot_factories.configure({"payers": ["Medicare"]})
     with pytest.raises(ConfigError):
-        factories.configure({"payers": []})
+        bookslot_factories.configure({"payers": []})
     assert current() is active
 
 
@@ -249,7 +250,7 @@ def test_a_bad_mapping_names_the_source_and_the_key(
     mapping: dict[str, Any], key: str, phrase: str
 ) -> None:
     with pytest.raises(ConfigError) as info:
-        factories.configure(mapping)
+        bookslot_factories.configure(mapping)
     message = str(info.value)
     assert isinstance(info.value, ValueError)
     assert "'<mapping>'" in message
@@ -270,7 +271,7 @@ def test_a_value_with_a_trailing_newline_is_rejected(mapping: dict[str, Any], ke
     # YAML's "mailinator.com\n" (a quoted string or a |-block) must not slip through: the
     # factory would then write the newline into emails, payer names or ids.
     with pytest.raises(ConfigError) as info:
-        factories.configure(mapping)
+        bookslot_factories.configure(mapping)
     assert repr(key) in str(info.value)
 
 
@@ -290,7 +291,7 @@ def test_a_yaml_tag_is_refused_and_never_runs(tmp_path: Path) -> None:
         f'payers: !!python/object/apply:os.system ["touch {marker}"]\n',
     )
     with pytest.raises(ConfigError) as info:
-        factories.configure(path)
+        bookslot_factories.configure(path)
     assert not marker.exists()
     assert repr(str(path)) in str(info.value)
     assert "tag" in str(info.value)
@@ -321,16 +322,16 @@ def test_invalid_yaml_or_a_non_mapping_top_level(tmp_path: Path, text: str, phra
 def test_a_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "nope.yaml"
     with pytest.raises(ConfigError, match="does not exist") as info:
-        factories.configure(path)
+        bookslot_factories.configure(path)
     assert repr(str(path)) in str(info.value)
 
 
 def test_a_real_zip_is_checked_against_zipcodes() -> None:
     assert zipcodes.is_real("94110")
-    assert factories.configure({"zip": "94110"}).zip == "94110"
+    assert bookslot_factories.configure({"zip": "94110"}).zip == "94110"
     assert not zipcodes.is_real("00001")
     with pytest.raises(ConfigError, match="'00001'"):
-        factories.configure({"zip": "00001"})
+        bookslot_factories.configure({"zip": "00001"})
 
 
 # --- BOOKSLOT_CONFIG -----------------------------------------------------------------------------
@@ -347,8 +348,8 @@ def test_bookslot_config_is_read_on_first_use(tmp_path: Path) -> None:
     path = write(tmp_path, "payers: [Medicare]\ncontact_methods: [Portal]\n")
     code = textwrap.dedent(
         """
-        from factories import BookslotPayloadFactory, configure, seed
-        from factories.config import current
+        from bookslot_factories import BookslotPayloadFactory, configure, seed
+        from bookslot_factories.config import current
         seed(1)
         p = BookslotPayloadFactory.build()
         print(current().source, p["PayerName"], p["contact_method"])
@@ -366,8 +367,8 @@ def test_bookslot_config_is_read_on_first_use(tmp_path: Path) -> None:
 def test_a_bad_bookslot_config_fails_with_a_config_error(tmp_path: Path) -> None:
     path = write(tmp_path, "payer: [Medicare]\n")
     code = (
-        "from factories import ConfigError\n"
-        "from factories.config import current\n"
+        "from bookslot_factories import ConfigError\n"
+        "from bookslot_factories.config import current\n"
         "try:\n    current()\nexcept ConfigError as e:\n    print('ConfigError', e)\n"
     )
     done = run_python(code, str(path))

@@ -1,4 +1,4 @@
-"""Tests of factories.export: the file writers, the atomic writer and the loader."""
+"""Tests of bookslot_factories.files: the file writers, the atomic writer and the loader."""
 
 from __future__ import annotations
 
@@ -20,25 +20,23 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import bookslot_factories
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-import factories
-from factories import BookslotPayloadFactory, Config, DataFileError, export
-from factories.config import FIELDS
-from factories.export import (
-    CHUNK_SIZE,
+from bookslot_factories import BookslotPayloadFactory, Config, DataFileError, files
+from bookslot_factories.files import (
     FORMATS,
-    Writer,
+    Format,
     check,
+    format_for,
     iter_load,
     load,
     save,
     write_atomic,
-    writer_for,
 )
+from bookslot_factories.model import BLOCK_SIZE, FIELDS
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 AS_OF = date(2026, 11, 29)
 CFG = Config()
@@ -142,7 +140,7 @@ TRICKY = [
 
 
 def make_records(count: int, seed: int = 1, **variant: Any) -> list[dict[str, str]]:
-    factories.seed(seed)
+    bookslot_factories.seed(seed)
     return [dict(r) for r in BookslotPayloadFactory.build_batch(count, as_of=AS_OF, **variant)]
 
 
@@ -172,7 +170,7 @@ def read_plainly(path: Path, fmt: str) -> list[dict[str, str]]:
         return list(csv.DictReader(file))
 
 
-def joined(writer: Writer, records: Sequence[Mapping[str, str]], sizes: Sequence[int]) -> bytes:
+def joined(writer: Format, records: Sequence[Mapping[str, str]], sizes: Sequence[int]) -> bytes:
     """Encode records in blocks of the given sizes, as the bulk engine does."""
     parts = [writer.begin(tuple(records[0]) if records else FIELDS)]
     start = 0
@@ -262,7 +260,7 @@ def test_no_records(tmp_path: Path, fmt: str, expected: bytes | None) -> None:
 def test_format_from_suffix_or_name(
     tmp_path: Path, name: str, fmt: str | None, expected: str
 ) -> None:
-    assert writer_for(name, fmt) is FORMATS[expected]
+    assert format_for(name, fmt) is FORMATS[expected]
     records = make_records(2)
     save(records, tmp_path / name, format=fmt)
     assert read_plainly(tmp_path / name, expected) == records
@@ -283,7 +281,7 @@ def test_unknown_format(tmp_path: Path, name: str, fmt: str | None, message: str
     for call in (
         lambda: save([GOOD], name if name == "-" else tmp_path / name, format=fmt),
         lambda: load(name if name == "-" else tmp_path / name, format=fmt),
-        lambda: writer_for(name, fmt),
+        lambda: format_for(name, fmt),
     ):
         with pytest.raises(DataFileError) as info:
             call()
@@ -338,7 +336,7 @@ def test_yaml_merge_keys_and_anchors_are_read(tmp_path: Path) -> None:
 
     for loader in YAML_LOADERS.values():
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(export, "_YAML_LOADER", loader)
+            patch.setattr(files._yaml, "YAML_LOADER", loader)
             assert load(path, as_of=AS_OF, cfg=CFG) == expected
     assert yaml.safe_load(path.read_text(encoding="utf-8")) == expected
 
@@ -354,9 +352,7 @@ def test_blocks_concatenate_to_what_save_writes(tmp_path: Path, fmt: str) -> Non
     ]
     base = [*make_records(40), *tricky]
     base = [{k: v.replace("\x00", "") for k, v in r.items()} for r in base]
-    records = [
-        {**base[i % len(base)], "idNumber": f"INS-{i:05}"} for i in range(2 * CHUNK_SIZE + 7)
-    ]
+    records = [{**base[i % len(base)], "idNumber": f"INS-{i:05}"} for i in range(2007)]
     path = tmp_path / f"all{SUFFIX[fmt]}"
     save(records, path)
     expected = path.read_bytes()
@@ -560,7 +556,7 @@ class _Record(dict[str, str]):
 @pytest.mark.parametrize("fmt", FORMAT_NAMES)
 def test_save_streams_a_block_at_a_time(tmp_path: Path, fmt: str) -> None:
     path = tmp_path / f"stream{SUFFIX[fmt]}"
-    total = 8 * CHUNK_SIZE
+    total = 8 * BLOCK_SIZE
     refs: list[weakref.ref[_Record]] = []
     most_alive = 0
     partial_sizes: list[int] = []
@@ -568,7 +564,7 @@ def test_save_streams_a_block_at_a_time(tmp_path: Path, fmt: str) -> None:
     def records() -> Iterator[_Record]:
         nonlocal most_alive
         for i in range(total):
-            if i % CHUNK_SIZE == CHUNK_SIZE // 2:
+            if i % BLOCK_SIZE == BLOCK_SIZE // 2:
                 most_alive = max(most_alive, sum(ref() is not None for ref in refs))
                 partial_sizes.extend(p.stat().st_size for p in tmp_path.glob("*.tmp"))
             record = _Record(GOOD, idNumber=f"INS-{i:05}")
@@ -578,7 +574,7 @@ def test_save_streams_a_block_at_a_time(tmp_path: Path, fmt: str) -> None:
     assert save(records(), path) == total
 
     # Never more than one block held, however many records.
-    assert 0 < most_alive <= CHUNK_SIZE + 1
+    assert 0 < most_alive <= BLOCK_SIZE + 1
     # And the blocks went to the temporary file while the records were still coming.
     assert len(partial_sizes) == 8
     assert partial_sizes == sorted(partial_sizes)
@@ -591,7 +587,7 @@ def test_save_streams_a_block_at_a_time(tmp_path: Path, fmt: str) -> None:
 
 
 def _records_then(
-    error: BaseException, count: int = 2 * CHUNK_SIZE + 10
+    error: BaseException, count: int = 2 * BLOCK_SIZE + 10
 ) -> Iterator[dict[str, str]]:
     for _ in range(count):
         yield GOOD
@@ -621,7 +617,7 @@ def test_a_failing_iterator_leaves_the_old_file(
 
     def watched() -> Iterator[dict[str, str]]:
         for i, record in enumerate(records()):
-            if i == 2 * CHUNK_SIZE:
+            if i == 2 * BLOCK_SIZE:
                 seen_temporary.extend(leftovers(tmp_path))
             yield record
 
@@ -1266,7 +1262,7 @@ def test_bad_yaml_with_the_pure_python_loader(
     message: str,
 ) -> None:
     # Where libyaml is missing, the loader falls back to PyYAML's pure-Python one.
-    monkeypatch.setattr(export, "_YAML_LOADER", yaml.SafeLoader)
+    monkeypatch.setattr(files._yaml, "YAML_LOADER", yaml.SafeLoader)
     path = _write_bad(tmp_path, name, content)
     if "is not valid YAML" in message:  # the parsers word their errors differently
         message = "is not valid YAML: "
@@ -1274,7 +1270,7 @@ def test_bad_yaml_with_the_pure_python_loader(
 
 
 def test_the_yaml_loader_is_a_safe_one() -> None:
-    assert export._YAML_LOADER in (getattr(yaml, "CSafeLoader", None), yaml.SafeLoader)
+    assert files._yaml.YAML_LOADER in (getattr(yaml, "CSafeLoader", None), yaml.SafeLoader)
 
 
 @pytest.mark.parametrize(
@@ -1292,7 +1288,7 @@ def test_the_yaml_loader_is_a_safe_one() -> None:
 def test_yaml_tags_never_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, payload: str, loader: str
 ) -> None:
-    monkeypatch.setattr(export, "_YAML_LOADER", YAML_LOADERS[loader])
+    monkeypatch.setattr(files._yaml, "YAML_LOADER", YAML_LOADERS[loader])
     pwned = tmp_path / "pwned"
     path = tmp_path / "evil.yaml"
     path.write_text(payload.format(pwned=pwned), encoding="utf-8")

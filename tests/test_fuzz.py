@@ -25,11 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
-from test_reliability import AS_OF_DATE, CFG, GOOD, Hang, time_limit
-
-from factories import (
+from bookslot_factories import (
     BookslotError,
     BookslotPayloadFactory,
     Config,
@@ -41,9 +37,13 @@ from factories import (
     seeding,
     validate,
 )
-from factories.cli import main
-from factories.config import FIELDS, from_mapping, load_config
-from factories.export import check, load, save
+from bookslot_factories.cli import main
+from bookslot_factories.config import from_mapping, load_config
+from bookslot_factories.files import check, load, save
+from bookslot_factories.model import FIELDS
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from test_reliability import AS_OF_DATE, CFG, GOOD, Hang, time_limit
 
 pytestmark = pytest.mark.fuzz
 # The profile's settings (see conftest.py), and: tmp_path is shared by the examples of
@@ -395,7 +395,7 @@ def test_yaml_with_anchors_aliases_and_tags_stays_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, document: str, loader: str
 ) -> None:
     if loader == "python":
-        monkeypatch.setattr("factories.export._YAML_LOADER", yaml.SafeLoader)
+        monkeypatch.setattr("bookslot_factories.files._yaml.YAML_LOADER", yaml.SafeLoader)
     path = tmp_path / "built.yaml"
     path.write_text(document, encoding="utf-8")
     assert_records_or_our_error(path, load_it, trace=True)

@@ -1,15 +1,14 @@
-"""Tests of factories.locations, checked against the ``zipcodes`` package directly."""
+"""Tests of bookslot_factories.locations, checked against the ``zipcodes`` package directly."""
 
 from __future__ import annotations
 
 import itertools
 
+import bookslot_factories
 import pytest
+from bookslot_factories import locations
+from bookslot_factories.errors import BookslotError, LocationError, VariantError
 from oracles import cosine_miles, residential_rows, zip_row
-
-import factories
-from factories import locations
-from factories.errors import BookslotError, LocationError, VariantError
 
 # Mean Earth radius (IUGG, 6371.0088 km) in statute miles, computed here rather than imported.
 TOLERANCE_MILES = 0.01
@@ -17,7 +16,7 @@ TOLERANCE_MILES = 0.01
 
 @pytest.fixture(autouse=True)
 def _seeded() -> None:
-    factories.seed(11)
+    bookslot_factories.seed(11)
 
 
 @pytest.mark.parametrize(

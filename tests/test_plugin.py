@@ -21,9 +21,8 @@ import pytest
 # PyYAML is imported here, before pytester snapshots sys.modules: an in-process inner run that
 # imported PyYAML afresh would pair a new module with its already loaded C parser.
 import yaml
-
-from factories import BookslotPayloadFactory, config, seeding
-from factories import plugin as bookslot_plugin
+from bookslot_factories import BookslotPayloadFactory, config, seeding
+from bookslot_factories import plugin as bookslot_plugin
 
 AS_OF = "2030-06-15"
 SEED = 7
@@ -67,7 +66,7 @@ import random
 import factory.random
 import pytest
 
-from factories import BookslotPayloadFactory, seeding
+from bookslot_factories import BookslotPayloadFactory, seeding
 
 AT_IMPORT = BookslotPayloadFactory.build_batch(2)
 
@@ -122,7 +121,7 @@ def test_shared_second(shared, bookslot_payload, record):
 RECORDING_B = """
 import pytest
 
-from factories import BookslotPayloadFactory
+from bookslot_factories import BookslotPayloadFactory
 
 AT_IMPORT = BookslotPayloadFactory.build()
 
@@ -194,7 +193,7 @@ from datetime import date, datetime
 import pytest
 import zipcodes
 
-from factories import BookslotPayloadFactory, seeding, validate
+from bookslot_factories import BookslotPayloadFactory, config, seeding, validate
 
 AS_OF = date.fromisoformat({AS_OF!r})
 LOCATIONS = {{"20678", "10001", "60614", "30303", "94110", "75201", "98101", "33130"}}
@@ -305,7 +304,7 @@ def test_seed_is_derived_from_run_seed_and_node_id(request, bookslot_seed):
     assert bookslot_seed == {SEED}
     assert request.config.getoption("bookslot_seed") == {SEED}
     assert seeding.current_seed() == seeding.derive({SEED}, request.node.nodeid)
-    assert seeding.reference_date() == AS_OF
+    assert config.reference_date() == AS_OF
 """
 
 
@@ -319,7 +318,7 @@ def test_an_overridden_factory_fixture_feeds_the_batch(pytester: pytest.Pytester
     pytester.makepyfile(
         """
         import pytest
-        from factories import BookslotPayloadFactory
+        from bookslot_factories import BookslotPayloadFactory
 
         class AetnaFactory(BookslotPayloadFactory):
             PayerName = "Aetna Health"
@@ -341,7 +340,7 @@ def test_the_plugin_defines_no_faker_fixtures() -> None:
 
 
 def test_importing_the_plugin_does_not_load_the_zip_data_set() -> None:
-    code = "import sys, factories.plugin; print(sorted(m for m in sys.modules if 'zipcodes' in m))"
+    code = "import sys, bookslot_factories.plugin; print(sorted(m for m in sys.modules if 'zipcodes' in m))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
@@ -420,10 +419,10 @@ def test_ini_options_apply_and_the_command_line_wins(pytester: pytest.Pytester) 
     pytester.makepyfile(
         """
         from datetime import date
-        from factories import seeding
+        from bookslot_factories import config
 
         def test_date(request):
-            assert seeding.reference_date() == date(2031, 1, 2)
+            assert config.reference_date() == date(2031, 1, 2)
             assert request.config.getoption("bookslot_seed") == 11
             assert request.config.getoption("bookslot_as_of") == "2031-01-02"
         """
@@ -448,7 +447,7 @@ def test_toml_ini_options_may_be_a_number_and_a_date(pytester: pytest.Pytester) 
     ("args", "ini", "message"),
     [
         (["--bookslot-seed=abc"], "", "argument --bookslot-seed: 'abc' is not a whole number"),
-        (["--bookslot-seed=-1"], "", "seed -1 is out of range"),
+        (["--bookslot-seed=-1"], "", "-1 is out of range"),
         ([f"--bookslot-seed={2**64}"], "", "is out of range; expected 0 <= seed < 2**64"),
         (
             ["--bookslot-as-of=2030-02-30"],
@@ -471,7 +470,7 @@ def test_bad_seed_or_date_is_a_usage_error(
 
 
 CONFIG_TEST = """
-from factories import validate
+from bookslot_factories import validate
 
 def test_payer(bookslot_payload):
     validate(bookslot_payload)
@@ -561,8 +560,8 @@ def test_an_inner_run_leaves_the_host_stream_and_date_as_they_were(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makepyfile("def test_x(bookslot_payload): pass")
-    host_date = seeding.reference_date()
-    seeding.set_reference_date(date(2040, 1, 1))
+    host_date = config.reference_date()
+    config.set_reference_date(date(2040, 1, 1))
     try:
         with seeding.seeded(123):
             expected = BookslotPayloadFactory.build()
@@ -570,9 +569,9 @@ def test_an_inner_run_leaves_the_host_stream_and_date_as_they_were(
             pytester.runpytest(*FIXED).assert_outcomes(passed=1)
             assert seeding.current_seed() == 123
             assert BookslotPayloadFactory.build() == expected
-        assert seeding.reference_date() == date(2040, 1, 1)
+        assert config.reference_date() == date(2040, 1, 1)
     finally:
-        seeding.set_reference_date(host_date)
+        config.set_reference_date(host_date)
 
 
 # --- bookslot_data_file -------------------------------------------------------------
@@ -745,7 +744,7 @@ def test_same_seed_and_date_on_another_day(
             return cls(2033, 3, 3)
 
     monkeypatch.setattr(bookslot_plugin, "date", OtherDay)
-    monkeypatch.setattr(seeding, "date", OtherDay)
+    monkeypatch.setattr(config, "date", OtherDay)
     _, later = run_recorded(recording, monkeypatch, *FIXED, *NO_RANDOMLY)
     assert later == today
     # The clock was moved: without --bookslot-as-of the run takes that day.

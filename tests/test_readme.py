@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from factories import FIELDS, configure
-from factories.config import DEFAULT, load_config
-from factories.export import load
+from bookslot_factories import FIELDS, configure
+from bookslot_factories.config import DEFAULT, load_config
+from bookslot_factories.files import load
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
 
@@ -78,7 +77,7 @@ def test_block_recipe_matches_the_cli(tmp_path: Path) -> None:
     by_recipe = json.loads(out.read_text("utf-8"))
     cli = tmp_path / "cli.jsonl"
     args = ["generate", "-o", str(cli), "-n", "25000", "--seed", "7", "--as-of", "2026-11-29"]
-    subprocess.run([sys.executable, "-m", "factories", *args, "--senior"], check=True)
+    subprocess.run([sys.executable, "-m", "bookslot_factories", *args, "--senior"], check=True)
     assert [json.loads(line) for line in cli.read_text("utf-8").splitlines()] == by_recipe
 
 

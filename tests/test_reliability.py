@@ -1,7 +1,7 @@
 """Reliability and safety: bad input, faults while writing, concurrency and data safety.
 
 Everything here runs for real: files in ``tmp_path``, the command line as a
-subprocess (``python -m factories``), signals sent to real process groups. CI runs
+subprocess (``python -m bookslot_factories``), signals sent to real process groups. CI runs
 as root, so no test relies on permission bits: a read-only or full file system is
 a private mount where ``unshare`` is allowed (:func:`private_mounts`), and
 otherwise a fault that stops root too (``/sys``, ``/proc/self``, ``/dev/full``, a
@@ -33,8 +33,7 @@ from typing import Any, NamedTuple
 
 import pytest
 import yaml
-
-from factories import (
+from bookslot_factories import (
     BookslotPayloadFactory,
     Config,
     ConfigError,
@@ -45,9 +44,10 @@ from factories import (
     seeding,
     validate,
 )
-from factories.cli import main
-from factories.config import FIELDS, from_mapping, load_config
-from factories.export import FORMATS, check, load, save, write_atomic
+from bookslot_factories.cli import main
+from bookslot_factories.config import from_mapping, load_config
+from bookslot_factories.files import FORMATS, check, load, save, write_atomic
+from bookslot_factories.model import FIELDS
 
 AS_OF = "2026-11-29"
 AS_OF_DATE = date(2026, 11, 29)
@@ -116,9 +116,9 @@ def cli_env() -> dict[str, str]:
 
 
 def cli(*args: str, timeout: float = 120, **options: Any) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m factories`` in a subprocess."""
+    """Run ``python -m bookslot_factories`` in a subprocess."""
     return subprocess.run(
-        [PYTHON, "-m", "factories", *args],
+        [PYTHON, "-m", "bookslot_factories", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -565,7 +565,7 @@ def test_nasty_file_gives_records_or_our_error(
     corpus: Path, case: Nasty, loader: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = corpus / case.name
-    monkeypatch.setattr("factories.export._YAML_LOADER", YAML_LOADERS[loader])
+    monkeypatch.setattr("bookslot_factories.files._yaml.YAML_LOADER", YAML_LOADERS[loader])
 
     loaded, _ = _load_bounded(path, case, lambda p: load(p, as_of=AS_OF_DATE, cfg=CFG))
 
@@ -720,7 +720,11 @@ def test_cli_config_tags_never_run(tmp_path: Path, command: str) -> None:
     }[command]
     env = {**cli_env(), "BOOKSLOT_CONFIG": str(config)} if command == "env" else cli_env()
     done = subprocess.run(
-        [PYTHON, "-m", "factories", *args], capture_output=True, text=True, env=env, check=False
+        [PYTHON, "-m", "bookslot_factories", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     assert done.returncode == 1
     assert_one_error_line(done.stderr, "YAML tags are not allowed", str(config))
@@ -949,7 +953,6 @@ USAGE_ERRORS = [
     ["--as-of", "2026-11-29T00:00"],
     ["--as-of", ""],
     ["--format", "xml"],
-    ["--format", "JSON"],
     ["--young", "--senior"],
     ["--out-dir", "d"],
     ["--bogus"],
@@ -964,8 +967,8 @@ OUR_ERRORS = [
     (["--near", ""], "near ''"),
     (["--near", "96799"], "no residential ZIP code lies within 100 miles of '96799'"),
     (["--near", "20678", "--state", "TX"], "in state 'TX'"),
-    (["--dynamic-location", "--state", "CA"], "dynamic_location"),
-    (["--dynamic-location", "--near", "20678"], "dynamic_location"),
+    (["--dynamic-location", "--state", "CA"], "--dynamic-location"),
+    (["--dynamic-location", "--near", "20678"], "--dynamic-location"),
     (["--as-of", "0001-06-01"], "before year 1"),
     (["--config", "{tmp}"], "cannot be read"),
     (["--config", "{tmp}/missing.yaml"], "does not exist"),
@@ -1193,7 +1196,14 @@ def _interrupt(tmp_path: Path, workers: int, after_bytes: int) -> None:
     """Ctrl-C a long run (SIGINT to its process group, like a terminal does)."""
     path, old = _old_file(tmp_path)
     proc = subprocess.Popen(
-        [PYTHON, "-m", "factories", *generate_args(path, 3_000_000, 2), "--workers", str(workers)],
+        [
+            PYTHON,
+            "-m",
+            "bookslot_factories",
+            *generate_args(path, 3_000_000, 2),
+            "--workers",
+            str(workers),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -1240,7 +1250,7 @@ def test_ctrl_c_reaching_the_workers_alone_is_ignored(tmp_path: Path) -> None:
     assert main(generate_args(expected, 300_000, 4)) == 0
     path = tmp_path / "x.jsonl"
     proc = subprocess.Popen(
-        [PYTHON, "-m", "factories", *generate_args(path, 300_000, 4), "--workers", "2"],
+        [PYTHON, "-m", "bookslot_factories", *generate_args(path, 300_000, 4), "--workers", "2"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -1298,7 +1308,7 @@ def _limited_run(limit: int, *args: str) -> subprocess.CompletedProcess[str]:
         import resource, runpy, sys
         resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
         sys.argv = ["bookslot-data", *{list(args)!r}]
-        runpy.run_module("factories", run_name="__main__")
+        runpy.run_module("bookslot_factories", run_name="__main__")
         """
     )
     return subprocess.run(
@@ -1335,7 +1345,7 @@ set -e
 mount -t tmpfs -o {options} tmpfs "$1"
 cp "$2" "$1/x.jsonl"
 {remount}
-"$PYTHON" -m factories generate -o "$1/x.jsonl" -n {count} --seed 5 2>"$3" && exit 99
+"$PYTHON" -m bookslot_factories generate -o "$1/x.jsonl" -n {count} --seed 5 2>"$3" && exit 99
 cmp "$2" "$1/x.jsonl"
 ls -A "$1"
 """
@@ -1409,7 +1419,7 @@ def test_two_runs_writing_one_file_leave_one_complete_file(tmp_path: Path) -> No
     def together(*runs: tuple[Path, int]) -> None:
         started = [
             subprocess.Popen(
-                [PYTHON, "-m", "factories", *generate_args(path, count, seed)],
+                [PYTHON, "-m", "bookslot_factories", *generate_args(path, count, seed)],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -1554,7 +1564,7 @@ def test_a_million_payloads_are_safe_to_send() -> None:
 PEAK_RSS = textwrap.dedent(
     """
     import resource, sys
-    from factories.export import iter_load
+    from bookslot_factories.files import iter_load
     count = 0
     for record in iter_load(sys.argv[1], as_of=sys.argv[2]):
         count += 1

@@ -1,33 +1,32 @@
-"""Tests of factories.validate: every rule, every failure and its message, and properties."""
+"""Tests of bookslot_factories.validate: every rule, every failure and its message, and properties."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
+import bookslot_factories
 import pytest
 import zipcodes
+from bookslot_factories import FIELDS, BookslotPayloadFactory, PayloadError, validate
+from bookslot_factories.errors import BookslotError
 from hypothesis import given
 from hypothesis import strategies as st
-
-import factories
-from factories import FIELDS, BookslotPayloadFactory, PayloadError, validate
-from factories.errors import BookslotError
 
 AS_OF = date(2026, 6, 15)
 
 
 @pytest.fixture(autouse=True)
 def _default_config_and_seed() -> Any:
-    factories.configure(None)
-    factories.seed(55)
+    bookslot_factories.configure(None)
+    bookslot_factories.seed(55)
     yield
-    factories.configure(None)
+    bookslot_factories.configure(None)
 
 
 @pytest.fixture
 def payload() -> dict[str, str]:
-    factories.seed(56)
+    bookslot_factories.seed(56)
     built = dict(BookslotPayloadFactory.build(as_of=AS_OF))
     validate(built, as_of=AS_OF)  # the starting point is valid
     return built
@@ -241,16 +240,16 @@ def test_any_mapping_is_accepted(payload: dict[str, str]) -> None:
 def test_validator_follows_the_active_config(payload: dict[str, str]) -> None:
     payload["PayerName"] = "Kaiser Permanente"
     assert_rejected(payload, "PayerName", "Kaiser Permanente")
-    factories.configure({"payers": ["Kaiser Permanente"]})
+    bookslot_factories.configure({"payers": ["Kaiser Permanente"]})
     validate(payload, as_of=AS_OF)
     payload["PayerName"] = "Humana"
     assert_rejected(payload, "PayerName", "Humana")
-    factories.configure(None)
+    bookslot_factories.configure(None)
     validate(payload, as_of=AS_OF)
 
 
 def test_validator_takes_a_config_argument(payload: dict[str, str]) -> None:
-    cfg = factories.config.from_mapping({"contact_methods": ["Portal"]})
+    cfg = bookslot_factories.config.from_mapping({"contact_methods": ["Portal"]})
     payload["contact_method"] = "Portal"
     validate(payload, as_of=AS_OF, cfg=cfg)
     assert_rejected(payload, "contact_method", "Portal")
@@ -291,7 +290,7 @@ def outcome(candidate: Any) -> PayloadError | None:
 
 @given(PAYLOAD_LIKE)
 def test_validate_returns_none_or_raises_payload_error(candidate: Any) -> None:
-    factories.seed(57)
+    bookslot_factories.seed(57)
     result = outcome(candidate)
     assert result is None or isinstance(result, PayloadError)
     if result is not None:
@@ -301,7 +300,7 @@ def test_validate_returns_none_or_raises_payload_error(candidate: Any) -> None:
 
 @given(st.sampled_from(FIELDS), TEXTISH)
 def test_an_error_blames_the_changed_field(field: str, value: str) -> None:
-    factories.seed(58)
+    bookslot_factories.seed(58)
     payload = dict(BookslotPayloadFactory.build(as_of=AS_OF))
     payload[field] = value
     result = outcome(payload)
@@ -333,7 +332,7 @@ def test_every_factory_payload_validates(
     near: str,
     count: int,
 ) -> None:
-    factories.seed(seed)
+    bookslot_factories.seed(seed)
     kwargs: dict[str, Any] = {"as_of": as_of, "dynamic_phone": dynamic_phone}
     if band != "default":
         kwargs[band] = True
@@ -348,4 +347,4 @@ def test_every_factory_payload_validates(
     elif zip_variant == "loc":
         kwargs["dynamic_location"] = True
     for built in BookslotPayloadFactory.build_batch(count, **kwargs):
-        validate(built, as_of=as_of or factories.seeding.reference_date())
+        validate(built, as_of=as_of or bookslot_factories.config.reference_date())

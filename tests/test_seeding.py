@@ -1,4 +1,4 @@
-"""Tests of factories.seeding: reproducibility in and across processes, and isolation."""
+"""Tests of bookslot_factories.seeding: reproducibility in and across processes, and isolation."""
 
 from __future__ import annotations
 
@@ -12,21 +12,20 @@ import textwrap
 from datetime import date
 from typing import Any
 
+import bookslot_factories
 import factory
 import factory.random
 import faker.generator
 import pytest
-
-import factories
-from factories import BookslotPayloadFactory, VariantError, seeding
+from bookslot_factories import BookslotPayloadFactory, VariantError, seeding
 
 AS_OF = date(2026, 6, 15)
 # A mix of every variant, so a difference anywhere in the stream shows.
 SCRIPT = textwrap.dedent(
     """
     import json
-    from factories import BookslotPayloadFactory as F, seed
-    from factories.seeding import derive
+    from bookslot_factories import BookslotPayloadFactory as F, seed
+    from bookslot_factories.seeding import derive
 
     def payloads():
         seed({seed})
@@ -44,10 +43,10 @@ SCRIPT = textwrap.dedent(
 
 @pytest.fixture(autouse=True)
 def _default_config_and_seed() -> Any:
-    factories.configure(None)
-    factories.seed(44)
+    bookslot_factories.configure(None)
+    bookslot_factories.seed(44)
     yield
-    factories.configure(None)
+    bookslot_factories.configure(None)
 
 
 def in_process_payloads(value: int) -> list[dict[str, str]]:
@@ -91,16 +90,16 @@ def a_mixed_stream() -> list[dict[str, str]]:
 
 
 def test_same_seed_gives_the_same_payloads_whatever_came_between() -> None:
-    factories.seed(1)
+    bookslot_factories.seed(1)
     first = a_mixed_stream()
     # Move every counter: emails, the location cycle, factory sequences, the random state.
     BookslotPayloadFactory.build_batch(37, dynamic_location=True)
     BookslotPayloadFactory.build_batch(11, state="TX", young=True)
-    factories.seed(99)
+    bookslot_factories.seed(99)
     BookslotPayloadFactory.build_batch(5)
-    factories.seed(1)
+    bookslot_factories.seed(1)
     assert a_mixed_stream() == first
-    factories.seed(2)
+    bookslot_factories.seed(2)
     assert a_mixed_stream() != first
 
 
@@ -109,10 +108,10 @@ def test_seed_restarts_factory_sequences_and_faker_fields_of_subclasses() -> Non
         note = factory.Sequence(lambda n: f"note-{n}")
         word = factory.Faker("pyint")
 
-    factories.seed(3)
+    bookslot_factories.seed(3)
     first = WithExtras.build_batch(3)
     WithExtras.build_batch(5)
-    factories.seed(3)
+    bookslot_factories.seed(3)
     again = WithExtras.build_batch(3)
     assert [p["note"] for p in again] == [p["note"] for p in first]
     assert again == first
@@ -120,9 +119,9 @@ def test_seed_restarts_factory_sequences_and_faker_fields_of_subclasses() -> Non
 
 
 def test_third_party_reseeding_does_not_change_our_output() -> None:
-    factories.seed(4)
+    bookslot_factories.seed(4)
     expected = a_mixed_stream()
-    factories.seed(4)
+    bookslot_factories.seed(4)
     # What pytest-randomly does around every test, and what other libraries may do.
     random.seed(12345)
     factory.random.reseed_random(12345)
@@ -134,7 +133,7 @@ def test_third_party_reseeding_does_not_change_our_output() -> None:
 
 
 def test_our_draws_do_not_touch_the_global_random_state() -> None:
-    factories.seed(5)
+    bookslot_factories.seed(5)
     state = random.getstate()
     faker_state = faker.generator.random.getstate()
     a_mixed_stream()
@@ -148,7 +147,7 @@ def test_pytest_randomly_reseeding_does_not_change_our_output(
     pytester.makepyfile(
         test_inner="""
         import json, os, random
-        from factories import BookslotPayloadFactory, seed
+        from bookslot_factories import BookslotPayloadFactory, seed
 
         def test_write():
             seed(7)
@@ -175,11 +174,11 @@ def test_pytest_randomly_reseeding_does_not_change_our_output(
 
 
 def test_seeded_block_uses_the_seed_and_restores_the_previous_stream() -> None:
-    factories.seed(6)
+    bookslot_factories.seed(6)
     head = BookslotPayloadFactory.build_batch(3, dynamic_location=True)
     tail = BookslotPayloadFactory.build_batch(3, dynamic_location=True)
 
-    factories.seed(6)
+    bookslot_factories.seed(6)
     assert BookslotPayloadFactory.build_batch(3, dynamic_location=True) == head
     with seeding.seeded(60):
         assert seeding.current_seed() == 60
@@ -187,15 +186,15 @@ def test_seeded_block_uses_the_seed_and_restores_the_previous_stream() -> None:
     assert seeding.current_seed() == 6
     assert BookslotPayloadFactory.build_batch(3, dynamic_location=True) == tail
 
-    factories.seed(60)
+    bookslot_factories.seed(60)
     assert BookslotPayloadFactory.build_batch(2, dynamic_location=True) == inside
 
 
 def test_seeded_block_restores_the_stream_after_an_exception() -> None:
-    factories.seed(7)
+    bookslot_factories.seed(7)
     BookslotPayloadFactory.build()
     expected = BookslotPayloadFactory.build_batch(3)
-    factories.seed(7)
+    bookslot_factories.seed(7)
     BookslotPayloadFactory.build()
 
     def build_then_fail() -> None:
@@ -215,10 +214,10 @@ def test_seeded_block_restores_the_stream_of_subclass_fields() -> None:
         note = factory.Sequence(lambda n: f"note-{n}")
         word = factory.Faker("pyint")
 
-    factories.seed(8)
+    bookslot_factories.seed(8)
     WithExtras.build_batch(2)
     expected = WithExtras.build_batch(2)
-    factories.seed(8)
+    bookslot_factories.seed(8)
     WithExtras.build_batch(2)
     with seeding.seeded(80):
         WithExtras.build()
@@ -234,7 +233,7 @@ def test_seeded_block_restores_the_stream_of_subclass_fields() -> None:
 @pytest.mark.parametrize("value", ["1", 1.5, -1, True, 2**64, None])
 def test_a_bad_seed_is_a_variant_error(value: object) -> None:
     with pytest.raises(VariantError) as info:
-        factories.seed(value)  # type: ignore[arg-type]
+        bookslot_factories.seed(value)  # type: ignore[arg-type]
     assert isinstance(info.value, ValueError)
     assert repr(value) in str(info.value) or str(value) in str(info.value)
     assert "expected" in str(info.value)
@@ -243,9 +242,9 @@ def test_a_bad_seed_is_a_variant_error(value: object) -> None:
 
 @pytest.mark.parametrize("value", [0, 2**64 - 1])
 def test_the_extreme_seeds_work(value: int) -> None:
-    factories.seed(value)
+    bookslot_factories.seed(value)
     first = BookslotPayloadFactory.build()
-    factories.seed(value)
+    bookslot_factories.seed(value)
     assert BookslotPayloadFactory.build() == first
     assert seeding.current_seed() == value
 
@@ -289,7 +288,7 @@ def test_same_seed_gives_the_same_payloads_in_other_processes() -> None:
 
 def test_unseeded_processes_give_different_emails() -> None:
     code = (
-        "from factories import BookslotPayloadFactory as F\n"
+        "from bookslot_factories import BookslotPayloadFactory as F\n"
         "print(' '.join(p['email'] for p in F.build_batch(3)))"
     )
     outputs = run_pythons([code, code], [{"PYTHONHASHSEED": "0"}, {"PYTHONHASHSEED": "0"}])

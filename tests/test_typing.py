@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import bookslot_factories
 import pytest
-
-import factories
 
 ROOT = Path(__file__).resolve().parent.parent
 
 SNIPPET = textwrap.dedent(
     """
-    from factories import (
+    from bookslot_factories import (
         BookslotPayload,
         BookslotPayloadFactory,
         generate_bookslot_payload,
@@ -38,12 +38,16 @@ SNIPPET = textwrap.dedent(
 def test_build_is_typed_as_bookslot_payload_under_mypy_strict(
     tmp_path: Path, pytestconfig: pytest.Config
 ) -> None:
-    factories.seed(77)
+    bookslot_factories.seed(77)
     snippet = tmp_path / "snippet.py"
     snippet.write_text(SNIPPET, encoding="utf-8")
     # The cache plugin may be off (-p no:cacheprovider): then mypy starts cold.
     cache_plugin = getattr(pytestconfig, "cache", None)
     cache = cache_plugin.mkdir("bookslot-mypy") if cache_plugin else tmp_path
+    # mypy cannot see through the editable install's import hook: show it the package
+    # under its import name, as a plain pip install would.
+    (tmp_path / "path").mkdir()
+    (tmp_path / "path" / "bookslot_factories").symlink_to(ROOT / "factories")
     done = subprocess.run(
         [
             sys.executable,
@@ -59,6 +63,7 @@ def test_build_is_typed_as_bookslot_payload_under_mypy_strict(
             str(snippet),
         ],
         cwd=tmp_path,
+        env={**os.environ, "MYPYPATH": str(tmp_path / "path")},
         capture_output=True,
         text=True,
         timeout=300,
@@ -71,9 +76,9 @@ def test_build_is_typed_as_bookslot_payload_under_mypy_strict(
     ]
     assert done.returncode == 1, done.stdout + done.stderr  # exactly the one planted error
     assert lines == [
-        'note: Revealed type is "factories.bookslot.BookslotPayload"',
-        'note: Revealed type is "list[factories.bookslot.BookslotPayload]"',
-        'note: Revealed type is "factories.bookslot.BookslotPayload"',
+        'note: Revealed type is "bookslot_factories.model.BookslotPayload"',
+        'note: Revealed type is "list[bookslot_factories.model.BookslotPayload]"',
+        'note: Revealed type is "bookslot_factories.model.BookslotPayload"',
         'note: Revealed type is "str"',
         'note: Revealed type is "dict[str, str]"',
         'error: Incompatible types in assignment (expression has type "BookslotPayload", '

@@ -1,4 +1,4 @@
-"""Tests of factories.providers: ages and birth dates, emails, ids, ZIP pools and phones."""
+"""Tests of bookslot_factories.tables and .draws: ages and birth dates, emails, ids, ZIP pools, phones."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import re
 import unicodedata
 from datetime import date, datetime, timedelta
 
+import bookslot_factories
 import pytest
 import zipcodes
+from bookslot_factories import draws, tables
+from bookslot_factories.config import DEFAULT
+from bookslot_factories.errors import VariantError
+from bookslot_factories.variants import Variants, as_date
 from oracles import cosine_miles, residential_rows
-
-import factories
-from factories import providers
-from factories.config import DEFAULT
-from factories.errors import VariantError
 
 RADIUS_MILES = 6371.0088 / 1.609344
 TOLERANCE_MILES = 0.01
@@ -23,7 +23,7 @@ TOLERANCE_MILES = 0.01
 
 @pytest.fixture(autouse=True)
 def _seeded() -> None:
-    factories.seed(22)
+    bookslot_factories.seed(22)
 
 
 # --- an age computation of our own ---------------------------------------------------
@@ -81,26 +81,26 @@ def test_age_agrees_with_an_independent_computation() -> None:
     for on in AS_OF_DATES:
         for born in births:
             if born <= on:
-                assert providers.age(born, on) == years_old(born, on), (born, on)
+                assert tables.age(born, on) == years_old(born, on), (born, on)
 
 
 def test_someone_born_on_29_february_is_a_year_older_on_1_march_of_a_common_year() -> None:
     born = date(2008, 2, 29)
-    assert providers.age(born, date(2026, 2, 28)) == 17
-    assert providers.age(born, date(2026, 3, 1)) == 18
+    assert tables.age(born, date(2026, 2, 28)) == 17
+    assert tables.age(born, date(2026, 3, 1)) == 18
     # ...so the band of 18-year-olds on 1 March 2026 includes that person, on 28 Feb it does not.
-    earliest, latest = providers.birth_date_range(18, 18, date(2026, 3, 1))
+    earliest, latest = tables.birth_date_range(18, 18, date(2026, 3, 1))
     assert (earliest, latest) == (date(2007, 3, 2), date(2008, 3, 1))
-    earliest, latest = providers.birth_date_range(18, 18, date(2026, 2, 28))
+    earliest, latest = tables.birth_date_range(18, 18, date(2026, 2, 28))
     assert (earliest, latest) == (date(2007, 3, 1), date(2008, 2, 28))
-    earliest, latest = providers.birth_date_range(17, 17, date(2026, 2, 28))
+    earliest, latest = tables.birth_date_range(17, 17, date(2026, 2, 28))
     assert earliest <= born <= latest
 
 
 @pytest.mark.parametrize("as_of", AS_OF_DATES, ids=str)
 def test_birth_date_range_matches_brute_force_near_both_ends(as_of: date) -> None:
     for low, high in BANDS:
-        earliest, latest = providers.birth_date_range(low, high, as_of)
+        earliest, latest = tables.birth_date_range(low, high, as_of)
         assert years_old(earliest, as_of) == high
         assert years_old(latest, as_of) == low
         assert years_old(earliest - timedelta(days=1), as_of) == high + 1
@@ -120,7 +120,7 @@ def test_birth_date_range_matches_brute_force_near_both_ends(as_of: date) -> Non
 )
 @pytest.mark.parametrize(("low", "high"), [(18, 85), (18, 30), (65, 90)])
 def test_birth_dates_table_is_every_day_of_the_band(low: int, high: int, as_of: date) -> None:
-    table = providers.birth_dates(low, high, as_of).table
+    table = tables.birth_dates(low, high, as_of).table
     days = [date(int(text[6:]), int(text[:2]), int(text[3:5])) for text in table]
     assert all(re.fullmatch(r"[0-9]{2}/[0-9]{2}/[0-9]{4}", text) for text in table)
     assert all(b - a == timedelta(days=1) for a, b in itertools.pairwise(days))
@@ -132,7 +132,7 @@ def test_birth_dates_table_is_every_day_of_the_band(low: int, high: int, as_of: 
 
 @pytest.mark.parametrize("as_of", [date(2024, 2, 29), date(2023, 2, 28), date(2023, 3, 1)], ids=str)
 def test_birth_date_draws_reach_every_day_of_a_one_year_band_and_no_other(as_of: date) -> None:
-    sampler = providers.birth_dates(30, 30, as_of)
+    sampler = tables.birth_dates(30, 30, as_of)
     rng = random.Random(as_of.toordinal())
     one_by_one = {sampler.one(rng) for _ in range(4000)}
     in_bulk = set(sampler.many(rng, 4000))
@@ -143,7 +143,7 @@ def test_birth_date_draws_reach_every_day_of_a_one_year_band_and_no_other(as_of:
 
 def test_birth_date_range_before_year_one_is_a_variant_error() -> None:
     with pytest.raises(VariantError, match="85"):
-        providers.birth_date_range(18, 85, date(50, 1, 1))
+        tables.birth_date_range(18, 85, date(50, 1, 1))
 
 
 # --- emails ------------------------------------------------------------------------
@@ -167,25 +167,25 @@ def letters(name: str) -> str:
     ],
 )
 def test_email_slug_keeps_lowercase_ascii_letters(name: str, slug: str) -> None:
-    assert providers.email_slug(name) == slug == letters(name)
+    assert tables.email_slug(name) == slug == letters(name)
 
 
 @pytest.mark.parametrize("name", ["李", "---", "Ωμέγα"])
 def test_email_slug_of_a_name_without_ascii_letters_is_still_a_word(name: str) -> None:
-    assert re.fullmatch(r"[a-z]+", providers.email_slug(name))
+    assert re.fullmatch(r"[a-z]+", tables.email_slug(name))
 
 
 def test_email_joins_slugs_tag_counter_and_domain() -> None:
-    address = providers.email("María", "O'Connor", "abc1234", 17, "yopmail.com")
+    address = draws.email("María", "O'Connor", "abc1234", 17, "yopmail.com")
     assert address == "maria.oconnor.abc1234.17@yopmail.com"
 
 
 def test_faker_name_tables_give_sluggable_names() -> None:
     rng = random.Random(3)
-    names = providers.FIRST_NAMES.many(rng, 2000) + providers.LAST_NAMES.many(rng, 2000)
+    names = tables.FIRST_NAMES.many(rng, 2000) + tables.LAST_NAMES.many(rng, 2000)
     assert len(set(names)) > 500
     for name in names:
-        assert providers.email_slug(name) == letters(name)
+        assert tables.email_slug(name) == letters(name)
         assert letters(name)
 
 
@@ -194,17 +194,17 @@ def test_faker_name_tables_give_sluggable_names() -> None:
 
 def test_choice_respects_weights() -> None:
     rng = random.Random(1)
-    assert set(providers.Choice(("a", "b"), (1.0, 0.0)).many(rng, 200)) == {"a"}
-    assert set(providers.Choice(("a", "b")).many(rng, 200)) == {"a", "b"}
-    assert providers.Choice(("a", "b", "c")).one(rng) in ("a", "b", "c")
-    assert len(providers.Choice(("a", "b", "c"))) == 3
+    assert set(tables.Choice(("a", "b"), (1.0, 0.0)).many(rng, 200)) == {"a"}
+    assert set(tables.Choice(("a", "b")).many(rng, 200)) == {"a", "b"}
+    assert tables.Choice(("a", "b", "c")).one(rng) in ("a", "b", "c")
+    assert len(tables.Choice(("a", "b", "c"))) == 3
 
 
 @pytest.mark.parametrize(
     ("fmt", "prefix", "width"), [("INS-#####", "INS-", 5), ("GRP-####", "GRP-", 4), ("M#", "M", 1)]
 )
 def test_id_format(fmt: str, prefix: str, width: int) -> None:
-    id_format = providers.IdFormat.parse(fmt)
+    id_format = tables.IdFormat.parse(fmt)
     assert (id_format.prefix, id_format.width) == (prefix, width)
     rng = random.Random(5)
     drawn = [id_format.one(rng) for _ in range(300)] + id_format.many(rng, 300)
@@ -217,11 +217,11 @@ def test_id_format(fmt: str, prefix: str, width: int) -> None:
 
 
 def test_tables_follow_the_config() -> None:
-    tables = providers.tables(DEFAULT)
-    assert tables.payers.values == DEFAULT.payers
-    assert tables.max_distance == max(int(d) for d in DEFAULT.zip_distances)
-    assert tables.band("young") == DEFAULT.age_bands.young
-    assert providers.tables(DEFAULT) is tables
+    table = tables.tables(DEFAULT)
+    assert table.payers.values == DEFAULT.payers
+    assert table.max_distance == max(int(d) for d in DEFAULT.zip_distances)
+    assert table.band("young") == DEFAULT.age_bands.young
+    assert tables.tables(DEFAULT) is table
 
 
 # --- ZIPs and phones -------------------------------------------------------------------
@@ -229,14 +229,14 @@ def test_tables_follow_the_config() -> None:
 
 def test_zip_pool_of_a_state_is_its_residential_zips() -> None:
     expected = sorted(z for z, (state, _, _) in residential_rows().items() if state == "CA")
-    assert list(providers.zip_pool("CA")) == expected
-    assert set(providers.zip_pool(None)) == set(residential_rows())
+    assert list(tables.zip_pool("CA")) == expected
+    assert set(tables.zip_pool(None)) == set(residential_rows())
 
 
 @pytest.mark.parametrize("state", ["XX", 5])
 def test_zip_pool_of_a_bad_state_is_a_variant_error(state: object) -> None:
     with pytest.raises(VariantError, match=re.escape(repr(state))):
-        providers.zip_pool(state)  # type: ignore[arg-type]
+        tables.zip_pool(state)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("center", "state"), [("20678", None), ("20678", "VA"), ("20678", "DE")])
@@ -245,7 +245,7 @@ def test_near_choices_is_the_intersection_of_state_and_radius(
 ) -> None:
     row = zipcodes.matching(center)[0]
     origin = (float(row["lat"]), float(row["long"]))
-    choices = dict(providers.near_choices(center, state, DEFAULT.zip_distances))
+    choices = dict(tables.near_choices(center, state, DEFAULT.zip_distances))
     for distance in DEFAULT.zip_distances:
         miles = int(distance)
         within = {
@@ -266,7 +266,7 @@ def test_near_choices_is_the_intersection_of_state_and_radius(
 
 def test_near_choices_with_an_empty_intersection_is_a_variant_error() -> None:
     with pytest.raises(VariantError) as info:
-        providers.near_choices("20678", "CA", DEFAULT.zip_distances)
+        tables.near_choices("20678", "CA", DEFAULT.zip_distances)
     assert "'CA'" in str(info.value)
     assert "'20678'" in str(info.value)
 
@@ -274,14 +274,14 @@ def test_near_choices_with_an_empty_intersection_is_a_variant_error() -> None:
 @pytest.mark.parametrize("center", ["00000", 20678])
 def test_near_choices_of_a_bad_centre_is_a_variant_error(center: object) -> None:
     with pytest.raises(VariantError, match=re.escape(repr(center))):
-        providers.near_choices(center, None, DEFAULT.zip_distances)  # type: ignore[arg-type]
+        tables.near_choices(center, None, DEFAULT.zip_distances)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("code", ["20678", "10001", "94110", "99501", "00901"])
 def test_fictional_phone_uses_an_area_code_of_the_zip_and_the_555_01xx_range(code: str) -> None:
     area_codes = set(zipcodes.matching(code)[0]["area_codes"])
     rng = random.Random(9)
-    phones = [providers.fictional_phone(code, rng) for _ in range(300)]
+    phones = [draws.phone(code, rng) for _ in range(300)]
     for phone in phones:
         assert re.fullmatch(r"[0-9]{10}", phone)
         assert phone[:3] in area_codes
@@ -306,13 +306,16 @@ def test_fictional_phone_uses_an_area_code_of_the_zip_and_the_555_01xx_range(cod
 def test_zip_mode(
     dynamic_zip: bool, dynamic_location: bool, state: str | None, near: str | None, mode: str
 ) -> None:
-    assert providers.zip_mode(dynamic_zip, dynamic_location, state, near) == mode
+    variants = Variants(
+        dynamic_zip=dynamic_zip, dynamic_location=dynamic_location, state=state, near=near
+    )
+    assert variants.zip_mode == mode
 
 
 def test_as_date() -> None:
-    assert providers.as_date(None) is None
-    assert providers.as_date(date(2024, 2, 29)) == date(2024, 2, 29)
-    assert providers.as_date("2024-02-29") == date(2024, 2, 29)
+    assert as_date(None) is None
+    assert as_date(date(2024, 2, 29)) == date(2024, 2, 29)
+    assert as_date("2024-02-29") == date(2024, 2, 29)
 
 
 @pytest.mark.parametrize(
@@ -320,4 +323,4 @@ def test_as_date() -> None:
 )
 def test_as_date_rejects_what_is_not_a_date(value: object) -> None:
     with pytest.raises(VariantError, match="as_of"):
-        providers.as_date(value)
+        as_date(value)

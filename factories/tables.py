@@ -1,21 +1,16 @@
-"""The data rules: tables and the draws made from them.
-
-This is the one source of truth for how each field is drawn. The factory draws one
-value at a time (``one``), the bulk engine a column at a time (``many``), from the
-same tables with the same distributions:
+"""The data tables, each with its source, and the samplers drawn from them.
 
 - names: Faker's en_US first and last name tables, weighted as Faker weights them
-  (``faker.providers.person.en_US``; US Census frequencies);
-- emails: ``first.last.<tag>.<n>@domain``, ASCII letters of the names, a 7-character
-  tag derived from the seed and a counter, so they are unique by construction;
-- choices (payer, contact method, distance, email domain): uniform over the config;
-- dob: uniform over the days of the age band on the reference date;
-- ids: uniform over the digits of the configured format;
-- ZIPs and area codes: the ``zipcodes`` data set (see :mod:`factories.locations`).
+  (``faker.providers.person.en_US``, from US Census Bureau frequencies);
+- payers, contact methods, distances, email domains, id formats, age bands and
+  booking locations: the active :class:`~bookslot_factories.config.Config`
+  (its defaults cite their sources in :mod:`bookslot_factories.config`);
+- ZIPs, coordinates and telephone area codes: the ``zipcodes`` data set (see
+  :mod:`bookslot_factories.locations`).
 
-Every function takes the random source as an argument; which one to use is the
-caller's business (:mod:`factories.seeding` for the factory, one per block for the
-bulk engine).
+A table is sampled one value at a time (``one``, for the factory) or a column at a
+time (``many``, for the bulk engine) with the same distribution; both take the random
+source as an argument. How each field combines the tables is :mod:`~bookslot_factories.draws`.
 """
 
 from __future__ import annotations
@@ -31,13 +26,15 @@ from datetime import date, timedelta
 from functools import cache, cached_property, lru_cache
 from itertools import accumulate
 
-from factories import locations
-from factories.config import Config
-from factories.errors import VariantError
+from . import locations
+from .config import Config
+from .errors import VariantError, excerpt
 
 __all__ = [
+    "DATE_FORMAT",
     "FIRST_NAMES",
     "LAST_NAMES",
+    "MAX_LOCAL_PART",
     "BirthDates",
     "Choice",
     "IdFormat",
@@ -46,13 +43,12 @@ __all__ = [
     "area_codes",
     "birth_date_range",
     "birth_dates",
-    "email",
     "email_slug",
     "fictional_number",
-    "fictional_phone",
     "format_date",
     "near_choices",
     "tables",
+    "zip_choice",
     "zip_pool",
 ]
 
@@ -127,25 +123,6 @@ def email_slug(name: str) -> str:
 MAX_LOCAL_PART = 64
 
 
-def email(first_name: str, last_name: str, tag: str, number: int, domain: str) -> str:
-    """Build an email that is unique for each (tag, number).
-
-    Very long names are shortened so the local part stays within 64 characters; the
-    tag and number, which make it unique, are never cut.
-
-    >>> email("María", "O'Connor", "k3x9a2f", 17, "mailinator.com")
-    'maria.oconnor.k3x9a2f.17@mailinator.com'
-    """
-    first, last = email_slug(first_name), email_slug(last_name)
-    suffix = f".{tag}.{number}"
-    room = MAX_LOCAL_PART - len(suffix) - 1  # one for the dot between the names
-    if len(first) + len(last) > room:
-        keep = max(room // 2, room - len(last))
-        first = first[:keep]
-        last = last[: room - len(first)]
-    return f"{first}.{last}{suffix}@{domain}"
-
-
 @dataclass(frozen=True)
 class IdFormat:
     """An id format such as ``INS-#####``: a prefix and a run of ``#`` digits."""
@@ -169,9 +146,24 @@ class IdFormat:
         return f"{self.prefix}{rng.randrange(10**self.width):0{self.width}d}"
 
     def many(self, rng: random.Random, k: int) -> list[str]:
-        """Draw ``k`` ids."""
+        """Draw ``k`` ids (the same values as ``k`` draws from a table of every id)."""
+        table = _id_table(self)
+        if table is not None:
+            return rng.choices(table, k=k)
         template = f"{self.prefix.replace('%', '%%')}%0{self.width}d"
         return [template % n for n in rng.choices(range(10**self.width), k=k)]
+
+
+# The largest id table kept in memory; wider formats are formatted draw by draw.
+_MAX_ID_TABLE = 100_000
+
+
+@lru_cache(maxsize=4)
+def _id_table(fmt: IdFormat) -> tuple[str, ...] | None:
+    if 10**fmt.width > _MAX_ID_TABLE:
+        return None
+    template = f"{fmt.prefix.replace('%', '%%')}%0{fmt.width}d"
+    return tuple(template % n for n in range(10**fmt.width))
 
 
 class Tables:
@@ -286,11 +278,17 @@ def zip_pool(state: str | None) -> Sequence[str]:
         VariantError: ``state`` is not a known state code.
     """
     if state is not None and not isinstance(state, str):
-        raise VariantError(f"state {state!r} is not a string; expected a code such as 'CA'")
+        raise VariantError(f"state {excerpt(state)} is not a string; expected a code such as 'CA'")
     pool = locations.residential(state)
     if not pool:  # pragma: no cover - every state code of the data set has residential ZIPs
         raise VariantError(f"state {state!r} has no residential ZIP codes")
     return pool
+
+
+@cache
+def zip_choice(state: str | None) -> Choice:
+    """Return the residential ZIPs (of ``state``) as a uniform :class:`Choice`."""
+    return Choice(zip_pool(state))
 
 
 @lru_cache(maxsize=64)
@@ -306,7 +304,9 @@ def near_choices(
             within the largest distance.
     """
     if not isinstance(center, str):
-        raise VariantError(f"near {center!r} is not a string; expected a ZIP code like '20678'")
+        raise VariantError(
+            f"near {excerpt(center)} is not a string; expected a ZIP code like '20678'"
+        )
     try:
         place = locations.lookup(center)
     except LookupError as exc:
@@ -365,102 +365,3 @@ def fictional_number(area_code: str, line: int) -> str:
     '3015550107'
     """
     return f"{area_code}55501{line:02d}"
-
-
-def fictional_phone(zip_code: str, rng: random.Random) -> str:
-    """Draw a fictional number with an area code that serves the ZIP.
-
-    >>> fictional_phone("20678", random.Random(0))[3:8]
-    '55501'
-    """
-    return fictional_number(rng.choice(area_codes(zip_code)), rng.randrange(100))
-
-
-# --- variants ----------------------------------------------------------------------
-
-#: The variant parameters, shared by the factory, the bulk engine and the CLI.
-VARIANT_FLAGS = ("young", "senior", "dynamic_zip", "dynamic_location", "dynamic_phone")
-VARIANT_OPTIONS = ("state", "near", "as_of")
-
-
-@dataclass(frozen=True)
-class Variants:
-    """A checked set of variants; the rules of how they combine live here.
-
-    Raises:
-        VariantError: A wrong type or value, or variants that exclude each other.
-    """
-
-    young: bool = False
-    senior: bool = False
-    dynamic_zip: bool = False
-    dynamic_location: bool = False
-    dynamic_phone: bool = False
-    state: str | None = None
-    near: str | None = None
-    as_of: date | None = None
-
-    def __post_init__(self) -> None:
-        for flag in VARIANT_FLAGS:
-            value = getattr(self, flag)
-            if not isinstance(value, bool):
-                raise VariantError(
-                    f"variant {flag}={value!r} is not a bool; expected True or False"
-                )
-        if self.young and self.senior:
-            raise VariantError(
-                "young and senior exclude each other: a payload has one age band; "
-                "choose one of them"
-            )
-        if self.dynamic_location and (self.state is not None or self.near is not None):
-            raise VariantError(
-                "dynamic_location cannot be combined with state or near: they choose the ZIP "
-                "in different ways"
-            )
-        if self.state is not None:
-            if not isinstance(self.state, str):
-                raise VariantError(f"state {self.state!r} is not a string; expected e.g. 'CA'")
-            zip_pool(self.state)
-        if self.near is not None and (
-            not isinstance(self.near, str) or not re.fullmatch(r"[0-9]{5}", self.near)
-        ):
-            raise VariantError(f"near {self.near!r} is not a 5-digit ZIP code string")
-        object.__setattr__(self, "as_of", as_date(self.as_of))
-
-    @property
-    def band(self) -> str:
-        """The age band's name."""
-        return "young" if self.young else "senior" if self.senior else "default"
-
-    @property
-    def zip_mode(self) -> str:
-        """How the ZIP is chosen: ``static``, ``location``, ``near`` or ``dynamic``."""
-        return zip_mode(self.dynamic_zip, self.dynamic_location, self.state, self.near)
-
-
-def zip_mode(dynamic_zip: bool, dynamic_location: bool, state: object, near: object) -> str:
-    """Return how the ZIP is chosen; ``state`` and ``near`` imply a dynamic ZIP."""
-    if dynamic_location:
-        return "location"
-    if near is not None:
-        return "near"
-    if dynamic_zip or state is not None:
-        return "dynamic"
-    return "static"
-
-
-def as_date(value: object) -> date | None:
-    """Return a reference date from a ``date``, an ISO ``YYYY-MM-DD`` string or ``None``.
-
-    Raises:
-        VariantError: Anything else.
-    """
-    if value is None or (isinstance(value, date) and not hasattr(value, "hour")):
-        return value
-    # A strict pattern: Python 3.11+ fromisoformat also reads "20260615" and weeks.
-    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise VariantError(f"as_of {value!r} is not a date; expected a date or 'YYYY-MM-DD'")

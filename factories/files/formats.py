@@ -1,0 +1,129 @@
+"""The file formats: one :class:`Format` per format, with its suffixes, writer and reader.
+
+Adding a format is adding one entry to :data:`FORMATS` (and its module beside this one).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import IO
+
+from ..errors import DataFileError, excerpt
+from . import _csv, _json, _jsonl, _yaml
+from ._io import Records, StrPath, path_name
+
+__all__ = ["FORMATS", "KNOWN", "Format", "format_for", "format_named"]
+
+
+def _no_bytes(fields: Sequence[str]) -> bytes:
+    return b""
+
+
+def _nothing_after(any_records: bool) -> bytes:
+    return b""
+
+
+@dataclass(frozen=True)
+class Format:
+    """How one file format writes records a block at a time, and reads them back.
+
+    The functions are module-level functions, so a format (or any of its functions)
+    can be pickled and called in a worker process. For any split of the records into
+    blocks::
+
+        begin(fields) + encode(block1, True) + encode(block2, False) + ... + end(any)
+
+    is exactly what :func:`~bookslot_factories.files.save` writes.
+
+    Attributes:
+        name: The format's name, such as ``"json"``.
+        suffixes: The file suffixes that select it, such as ``(".yaml", ".yml")``.
+        media_type: Its MIME type, for HTTP.
+        encode: Returns the bytes of a block of records; the flag is ``True`` when no
+            record was encoded before this block. The records must already be checked:
+            mappings with the same string keys and string values.
+        read: Yields the raw records of a file, one by one, as they are parsed.
+        begin: Returns the bytes before the first record, given the field names.
+        end: Returns the bytes after the last record, given whether there was any.
+    """
+
+    name: str
+    suffixes: tuple[str, ...]
+    media_type: str
+    encode: Callable[[Sequence[Mapping[str, str]], bool], bytes]
+    read: Callable[[IO[bytes], str], Records]
+    begin: Callable[[Sequence[str]], bytes] = _no_bytes
+    end: Callable[[bool], bytes] = _nothing_after
+
+
+#: The formats by name.
+FORMATS: Mapping[str, Format] = MappingProxyType(
+    {
+        f.name: f
+        for f in (
+            Format(
+                "json",
+                (".json",),
+                "application/json",
+                _json.encode,
+                _json.read,
+                _json.begin,
+                _json.end,
+            ),
+            Format(
+                "jsonl", (".jsonl", ".ndjson"), "application/x-ndjson", _jsonl.encode, _jsonl.read
+            ),
+            Format(
+                "yaml",
+                (".yaml", ".yml"),
+                "application/yaml",
+                _yaml.encode,
+                _yaml.read,
+                end=_yaml.end,
+            ),
+            Format("csv", (".csv",), "text/csv", _csv.encode, _csv.read, _csv.begin),
+        )
+    }
+)
+_BY_SUFFIX = {suffix: f for f in FORMATS.values() for suffix in f.suffixes}
+_BY_NAME = {**FORMATS, **{suffix[1:]: f for suffix, f in _BY_SUFFIX.items()}}
+#: The known formats, for messages: ``json (.json); jsonl (.jsonl, .ndjson); ...``.
+KNOWN = "; ".join(f"{f.name} ({', '.join(f.suffixes)})" for f in FORMATS.values())
+
+
+def format_named(name: str, *, path: str = "<format>") -> Format:
+    """Return a format by name, or by a suffix with or without its dot (``"yml"``).
+
+    Raises:
+        DataFileError: Not a known format; the message names ``path``, the file the
+            format was meant for.
+    """
+    found = _BY_NAME.get(name.lower().lstrip(".")) if isinstance(name, str) else None
+    if found is None:
+        raise DataFileError(f"unknown format {excerpt(name)}; expected one of: {KNOWN}", path=path)
+    return found
+
+
+def format_for(path: StrPath, format: str | None = None) -> Format:
+    """Return the format of a file: the one named, else the one of its suffix.
+
+    Raises:
+        DataFileError: The format is unknown, or the suffix is unknown and no format
+            was named.
+    """
+    name = path_name(path)
+    if format is not None:
+        return format_named(format, path=name)
+    suffix = os.path.splitext(name)[1].lower()
+    found = _BY_SUFFIX.get(suffix)
+    if found is None:
+        given = f"the suffix {excerpt(suffix)}" if suffix else "no suffix"
+        raise DataFileError(
+            f"cannot tell the format from {given}; expected one of: {KNOWN}; or name the "
+            "format (format= in Python, --format on the command line)",
+            path=name,
+        )
+    return found
