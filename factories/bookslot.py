@@ -12,6 +12,7 @@ True
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -117,6 +118,30 @@ def _keep_locations() -> Callable[[], None]:
 seeding.on_seed(_restart_locations, _keep_locations)
 
 
+def _restart_iterators() -> None:
+    # A subclass's own factory.Iterator fields restart with the seed too, so that a
+    # test's data replays whatever ran before it (factory_boy's reset() replays the
+    # values from the start, so iterables that cannot restart still work).
+    for iterator in _family_iterators():
+        iterator.reset()
+
+
+def _family_iterators() -> list[Any]:
+    found: dict[int, Any] = {}
+    todo: list[type] = [BookslotPayloadFactory]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if not _declares_its_own(cls):  # pytest-factoryboy's bare subclasses, say
+            continue
+        for value in _declared(cls).values():
+            overrides = getattr(value, "overrides", None)  # a Trait's declarations
+            for declaration in (value, *(overrides.values() if overrides else ())):
+                if isinstance(declaration, Iterator) and declaration is not _LOCATIONS:
+                    found[id(declaration)] = declaration
+    return list(found.values())
+
+
 def _email(o: Any) -> str:
     tag, number = seeding.next_email_number()
     domain = draws.email_domain(config.current()).one(_RANDOM)
@@ -179,8 +204,8 @@ class BookslotPayloadFactory(Factory[BookslotPayload]):
 
     # Typed as Any, so that a subclass may override a field with any declaration or
     # value (factory.Faker(...), "Jane") and still type-check.
-    first_name: Any = LeanFunction(lambda: draws.FIRST_NAMES.one(_RANDOM))
-    last_name: Any = LeanFunction(lambda: draws.LAST_NAMES.one(_RANDOM))
+    first_name: Any = LeanFunction(lambda: draws.first_name().one(_RANDOM))
+    last_name: Any = LeanFunction(lambda: draws.last_name().one(_RANDOM))
     email: Any = LeanAttribute(_email)
     phone_number: Any = LeanFunction(lambda: config.current().phone)
     zip: Any = LeanAttribute(_zip(dynamic=False))
@@ -207,7 +232,11 @@ class BookslotPayloadFactory(Factory[BookslotPayload]):
             Variants.check(chosen)
         if params.get("as_of") is not None:
             as_date(params["as_of"])
-        payload: BookslotPayload = super()._generate(strategy, params)  # type: ignore[no-untyped-call]
+        if not _declares_its_own(cls):
+            payload: BookslotPayload = super()._generate(strategy, params)  # type: ignore[no-untyped-call]
+            return payload
+        with seeding.borrowed():
+            payload = super()._generate(strategy, params)  # type: ignore[no-untyped-call]
         return payload
 
     @classmethod
@@ -228,13 +257,23 @@ class BookslotPayloadFactory(Factory[BookslotPayload]):
     @classmethod
     def build_batch(cls, size: int, **kwargs: Any) -> list[BookslotPayload]:
         """Build ``size`` payloads, up to ``MAX_BATCH`` (for more, stream the bulk engine)."""
-        batch: list[BookslotPayload] = super().build_batch(_batch_size(size), **kwargs)
+        size = _batch_size(size)
+        if not _declares_its_own(cls):
+            batch: list[BookslotPayload] = super().build_batch(size, **kwargs)
+            return batch
+        with seeding.borrowed():  # once for the batch, not once per payload
+            batch = super().build_batch(size, **kwargs)
         return batch
 
     @classmethod
     def create_batch(cls, size: int, **kwargs: Any) -> list[BookslotPayload]:
         """Create ``size`` payloads (nothing is persisted: the same as :meth:`build_batch`)."""
-        batch: list[BookslotPayload] = super().create_batch(_batch_size(size), **kwargs)
+        size = _batch_size(size)
+        if not _declares_its_own(cls):
+            batch: list[BookslotPayload] = super().create_batch(size, **kwargs)
+            return batch
+        with seeding.borrowed():
+            batch = super().create_batch(size, **kwargs)
         return batch
 
 
@@ -242,13 +281,34 @@ def _batch_size(size: object) -> int:
     return check_count(size, MAX_BATCH, "batch size")
 
 
-def _save_sequence() -> Callable[[], None]:
-    # factory_boy keeps the next sequence number in a private counter; there is no
-    # public way to read it without advancing it.
-    meta: Any = BookslotPayloadFactory._meta
-    meta._initialize_counter()
-    value = meta._counter.seq
-    return lambda: BookslotPayloadFactory.reset_sequence(value)  # type: ignore[no-untyped-call]
+_OURS: dict[str, Any] = {}
+seeding.on_seed(_restart_iterators, lambda: lambda: None)
 
 
-seeding.on_seed(BookslotPayloadFactory.reset_sequence, _save_sequence)
+def _declared(factory_class: type[Factory[Any]]) -> dict[str, Any]:
+    # The declarations as written (factory_boy remakes the Traits' wrapped ones on
+    # every read of _meta.declarations), and the parameters.
+    meta: Any = factory_class._meta
+    return {**meta.base_declarations, **{f"Params.{k}": v for k, v in meta.parameters.items()}}
+
+
+_OWN: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
+
+
+def _declares_its_own(factory_class: type[Factory[Any]]) -> bool:
+    """Whether a (sub)class has a declaration that is not ours.
+
+    Only such a class can read factory_boy's or Faker's randomness, so only its
+    builds borrow our stream for them. pytest-factoryboy makes a bare subclass per
+    fixture call: the answer is kept per class.
+    """
+    own = _OWN.get(factory_class)
+    if own is None:
+        if not _OURS:
+            _OURS.update(_declared(BookslotPayloadFactory))
+        declared = _declared(factory_class)
+        own = declared.keys() != _OURS.keys() or any(
+            value is not _OURS[name] for name, value in declared.items()
+        )
+        _OWN[factory_class] = own
+    return own

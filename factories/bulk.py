@@ -117,8 +117,8 @@ def _columns(job: Job, number: int, count: int) -> dict[str, list[str]]:
         return random.Random(seeding.derive(job.seed, "bulk", number, column))
 
     cfg, variants = job.cfg, job.variants
-    first = draws.FIRST_NAMES.many(rng("first_name"), count)
-    last = draws.LAST_NAMES.many(rng("last_name"), count)
+    first = draws.first_name().many(rng("first_name"), count)
+    last = draws.last_name().many(rng("last_name"), count)
     start = number * BLOCK_SIZE
     domains = draws.email_domain(cfg).many(rng("email"), count)
     distances = draws.zip_distance(cfg, variants.near, variants.state).many(

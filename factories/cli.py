@@ -224,7 +224,7 @@ def _generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return 0
     if args.out_dir:
         parser.error("--out-dir goes with the standard sets, not with --output")
-    fmt = files.format_for(args.output, args.format or ("jsonl" if args.output == "-" else None))
+    fmt = _format_of(args.output, args.format)
     job = bulk.Job.make(seed, as_of=args.as_of, cfg=cfg, **chosen)
     progress = _Progress(count, sys.stderr) if _show_progress(count) else None
     blocks = bulk.encoded_blocks(
@@ -240,6 +240,13 @@ def _generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if progress:
             progress.close()
     return 0
+
+
+def _format_of(path: str, named: str | None) -> Any:
+    """The format named by --format, else by the suffix; JSON Lines on a pipe ('-')."""
+    from . import files
+
+    return files.format_for(path, named or ("jsonl" if path == "-" else None), named_by="--format")
 
 
 def _show_progress(count: int) -> bool:
@@ -275,7 +282,12 @@ def _validate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     cfg = _config(args)
     problems = 0
     for name in args.files:
-        fmt = args.format or ("jsonl" if name == "-" else None)
+        try:
+            fmt = _format_of(name, args.format).name
+        except BookslotError as exc:
+            problems += 1
+            print(f"error: {exc}", file=sys.stderr)
+            continue
         for problem in files.check(name, format=fmt, as_of=args.as_of, cfg=cfg):
             problems += 1
             print(f"error: {problem}", file=sys.stderr)
@@ -323,12 +335,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args, command)
+    except BrokenPipeError:  # ClosedPipeError, or a print() to a closed pipe
+        _quiet_stdout()
+        return 0
     except BookslotError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted; no file was changed", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        _quiet_stdout()
-        return 0

@@ -24,11 +24,9 @@ from typing import Protocol
 from . import tables
 from .config import Config
 from .errors import VariantError, excerpt
-from .tables import FIRST_NAMES, LAST_NAMES, BirthDates, Choice, IdFormat
+from .tables import BirthDates, Choice, IdFormat
 
 __all__ = [
-    "FIRST_NAMES",
-    "LAST_NAMES",
     "Sampler",
     "ZipDraw",
     "contact_method",
@@ -36,8 +34,10 @@ __all__ = [
     "email",
     "email_domain",
     "emails",
+    "first_name",
     "group_number",
     "id_number",
+    "last_name",
     "location",
     "locations",
     "member_name",
@@ -60,7 +60,16 @@ class Sampler(Protocol):
 
 
 # --- fields drawn from one table --------------------------------------------------------
-# first_name and last_name: FIRST_NAMES and LAST_NAMES, Faker's weighted tables.
+
+
+def first_name() -> Choice:
+    """``first_name``: Faker's en_US first names, weighted as Faker weights them."""
+    return tables.first_names()
+
+
+def last_name() -> Choice:
+    """``last_name``: Faker's en_US last names, weighted as Faker weights them."""
+    return tables.last_names()
 
 
 def contact_method(cfg: Config) -> Choice:

@@ -9,6 +9,7 @@ callers can catch either::
     ├── LocationError(LookupError)  a ZIP code is not in the data set
     ├── PayloadError(ValueError)    one payload breaks a rule
     └── DataFileError(ValueError)   a data file cannot be read, written or validated
+        └── ClosedPipeError(BrokenPipeError)  the reader of a pipe stopped reading
 
 This module imports nothing of ours, so every other module can use it; so does
 :func:`excerpt`, the one way a message quotes a value.
@@ -20,6 +21,7 @@ import datetime
 
 __all__ = [
     "BookslotError",
+    "ClosedPipeError",
     "ConfigError",
     "DataFileError",
     "LocationError",
@@ -115,3 +117,11 @@ class DataFileError(BookslotError, ValueError):
         self.line = line
         self.field = field
         self.reason = message
+
+
+class ClosedPipeError(DataFileError, BrokenPipeError):
+    """The reader of a pipe or FIFO went away while we wrote (``| head``).
+
+    Also a ``BrokenPipeError``: the command line ends quietly on it, as a reader
+    that stopped reading is not a failure of the writer.
+    """

@@ -16,11 +16,26 @@ Fixtures (all function-scoped unless noted):
 - ``bookslot_seed`` (session): the run's seed, for fixtures of a wider scope.
 
 Seeding: the run has one seed (``--bookslot-seed``, else random) and one date
-(``--bookslot-as-of``, else today), both shown in the header and, after a failure,
-in the summary. Before each test's fixtures are set up, the data stream is seeded
-from the run seed and the test's node id; a test module is collected under a seed
-derived from its own node id. So a test gets the same payloads whatever the order,
-selection, pytest-randomly shuffling or xdist distribution.
+(``--bookslot-as-of``, else today). Before each test's fixtures are set up, our own
+data stream is seeded from the run seed and the test's node id; a test module is
+collected under a seed derived from its own node id. So a test gets the same
+payloads whatever the order, selection, pytest-randomly shuffling or xdist
+distribution.
+
+A guest in every run: the plugin is loaded by every pytest process of the
+environment, so a run that uses nothing of ours sees nothing of ours. It never
+touches the ``random`` module, factory_boy's or Faker's randomness (our factories
+borrow them only while they build, see :mod:`~bookslot_factories.seeding`), loads
+neither PyYAML, the ZIP data nor the file layer at start-up, and prints the replay
+line ``bookslot: --bookslot-seed=N --bookslot-as-of=D`` only for a run that uses the
+plugin:
+
+- in the header, when a ``--bookslot-*`` option or a ``bookslot_*`` ini option is set;
+- after collection, when a collected test uses one of our fixtures (or
+  parametrizes one, ``bookslot_payload__state``); not under xdist, whose workers
+  collect;
+- in the summary, when a test failed that used one of our fixtures or built
+  payloads itself, or an option is set.
 """
 
 from __future__ import annotations
@@ -67,6 +82,12 @@ class _Run:
 
 _RUN = pytest.StashKey[_Run]()
 _UNDO = pytest.StashKey[ExitStack]()
+#: Whether the run asked for us by an option or an ini option.
+_ASKED = pytest.StashKey[bool]()
+#: Whether the replay line has been shown already.
+_SHOWN = pytest.StashKey[bool]()
+#: The attribute of a failed report whose test used our data (it crosses xdist).
+REPLAY_ATTRIBUTE = "bookslot_replay"
 
 
 # --- options -------------------------------------------------------------------------
@@ -162,6 +183,18 @@ def _run_from_options(config: pytest.Config) -> _Run:
     return _Run(seed_value, as_of)
 
 
+def _asked(config: pytest.Config) -> bool:
+    """Whether a ``--bookslot-*`` option or a ``bookslot_*`` ini option is set."""
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return bool(workerinput.get("bookslot_asked"))
+    options = ("bookslot_seed", "bookslot_as_of", "bookslot_config", "bookslot_data_file")
+    inis = ("bookslot_seed", "bookslot_as_of", "bookslot_config")
+    return any(config.getoption(name) is not None for name in options) or any(
+        _from_ini(config, name) is not None for name in inis
+    )
+
+
 def _config_source(config: pytest.Config) -> tuple[str, str] | None:
     """Return the config file to use and where it was named, or ``None``."""
     option: str | None = config.getoption("bookslot_config")
@@ -189,9 +222,10 @@ class _WorkerNode(Protocol):
 class XdistHooks:
     """Hooks for pytest-xdist, registered only when it is active."""
 
-    def __init__(self, run: _Run, source: tuple[str, str] | None) -> None:
+    def __init__(self, run: _Run, source: tuple[str, str] | None, asked: bool) -> None:
         self.run = run
         self.source = source
+        self.asked = asked
 
     def pytest_configure_node(self, node: _WorkerNode) -> None:
         """Send the controller's seed, date and config file to a worker.
@@ -202,6 +236,7 @@ class XdistHooks:
         node.workerinput["bookslot_seed"] = self.run.seed
         node.workerinput["bookslot_as_of"] = self.run.as_of.isoformat()
         node.workerinput["bookslot_config"] = list(self.source) if self.source else None
+        node.workerinput["bookslot_asked"] = self.asked
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -240,11 +275,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # Whatever date the host had fixed (none: today) comes back at unconfigure.
     undo.callback(_config.set_reference_date, _config.set_reference_date(run.as_of))
     config.stash[_RUN] = run
+    config.stash[_ASKED] = _asked(config)
     # As pytest-randomly does: getoption() then answers with the values in force.
     config.option.bookslot_seed = run.seed
     config.option.bookslot_as_of = run.as_of.isoformat()
     if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(XdistHooks(run, source))
+        config.pluginmanager.register(XdistHooks(run, source, config.stash[_ASKED]))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -255,19 +291,40 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    """Show the options that replay this run's data."""
+    """Show the options that replay this run's data, when the run asked for us."""
     run = config.stash.get(_RUN, None)
-    return f"bookslot: {run.replay}" if run is not None else None
+    if run is None or not config.stash.get(_ASKED, False):
+        return None
+    config.stash[_SHOWN] = True
+    return f"bookslot: {run.replay}"
+
+
+def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> str | None:
+    """Show the replay options once collection shows that a test uses our fixtures."""
+    run = config.stash.get(_RUN, None)
+    if run is None or config.stash.get(_SHOWN, False) or not any(map(_uses_fixtures, items)):
+        return None
+    config.stash[_SHOWN] = True
+    return f"bookslot: {run.replay}"
 
 
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
-    """Repeat the replay options after a failure (``-q`` hides the header)."""
+    """Repeat the replay options after a failure that involved our data (-q hides the header)."""
     run = config.stash.get(_RUN, None)
+    if run is None:
+        return
     stats = terminalreporter.stats
-    if run is not None and (stats.get("failed") or stats.get("error")):
+    failed = [*stats.get("failed", ()), *stats.get("error", ())]
+    if not failed:
+        return
+    if config.stash.get(_ASKED, False) or any(getattr(r, REPLAY_ATTRIBUTE, None) for r in failed):
         terminalreporter.write_line(f"bookslot: {run.replay}")
+
+
+def _uses_fixtures(item: pytest.Item) -> bool:
+    return not OUR_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
 
 
 # --- per-test and per-module seeding -------------------------------------------------
@@ -287,8 +344,12 @@ def pytest_make_collect_report(
     run = collector.config.stash.get(_RUN, None)
     if run is None or not isinstance(collector, pytest.Module):
         return (yield)
+    seeding.drawn(reset=True)
     with seeding.seeded(seeding.derive(run.seed, "collect", collector.nodeid)):
-        return (yield)
+        report = yield
+    if report.failed and seeding.drawn():
+        setattr(report, REPLAY_ATTRIBUTE, run.replay)
+    return report
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -297,10 +358,24 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     run = item.config.stash.get(_RUN, None)
     if run is not None:
         seeding.seed(seeding.derive(run.seed, item.nodeid))
+        seeding.drawn(reset=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Mark a failed report whose test used our data, for the summary's replay line."""
+    report = yield
+    run = item.config.stash.get(_RUN, None)
+    if run is not None and report.failed and (_uses_fixtures(item) or seeding.drawn()):
+        setattr(report, REPLAY_ATTRIBUTE, run.replay)
+    return report
 
 
 # --- fixtures ------------------------------------------------------------------------
 
+_BEFORE = set(globals())
 register(BookslotPayloadFactory)
 register(BookslotPayloadFactory, "young_bookslot_payload", young=True)
 register(BookslotPayloadFactory, "senior_bookslot_payload", senior=True)
@@ -351,7 +426,10 @@ def _bookslot_data_records(pytestconfig: pytest.Config) -> list[dict[str, str]]:
         hint = "check the file given by --bookslot-data-file"
     else:
         path = pytestconfig.rootpath / DEFAULT_DATA_FILE
-        hint = "write it with `make generate` or name another file with --bookslot-data-file"
+        hint = (
+            "write it with `bookslot-data generate` (the standard data sets) or name "
+            "another file with --bookslot-data-file"
+        )
     from . import files  # deferred: most runs never load a data file
 
     try:
@@ -371,3 +449,7 @@ def bookslot_data_file(_bookslot_data_records: list[dict[str, str]]) -> list[dic
     invalid file fails every test that uses this fixture with the loader's message.
     """
     return [dict(record) for record in _bookslot_data_records]
+
+
+#: Every fixture this plugin defines: a test that requests one uses the plugin.
+OUR_FIXTURES = frozenset(set(globals()) - _BEFORE - {"_BEFORE"})

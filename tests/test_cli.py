@@ -311,3 +311,136 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
             os.close(terminal)
     assert done.returncode == 0
     assert b"100,000/100,000 records" in shown
+
+
+# --- in a real shell, with the installed console script ---------------------------------
+
+BIN = Path(sys.executable).parent
+
+
+def shell(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a bash pipeline with the installed bookslot-data first on the PATH."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(
+        ["bash", "-o", "pipefail", "-c", script],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "yaml", "csv"])
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("output", ["-", "/dev/stdout"])
+def test_a_closed_pipe_ends_generate_quietly(
+    tmp_path: Path, fmt: str, workers: str, output: str
+) -> None:
+    # As `yes | head` does, but with exit status 0: the reader chose to stop, so a
+    # `set -o pipefail` script goes on.
+    done = shell(
+        f"bookslot-data generate --output {output} --format {fmt} --count 300000 --seed 1 "
+        f"--workers {workers} | head -c 1000 >/dev/null",
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+
+
+def test_validate_reads_standard_input(tmp_path: Path) -> None:
+    done = shell(
+        f"bookslot-data generate -o - -n 3 --seed 7 --as-of {AS_OF} "
+        f"| bookslot-data validate --as-of {AS_OF} -",
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    bad = shell(
+        f"bookslot-data generate -o - -n 3 --seed 7 --as-of {AS_OF} | sed 's/INS-/ID-/' "
+        f"| bookslot-data validate --as-of {AS_OF} -",
+        tmp_path,
+    )
+    assert bad.returncode == 1
+    assert "error: <stdin>, record 1, line 1: field 'idNumber'" in bad.stderr
+    csv_in = shell(
+        f"bookslot-data generate -o - -f csv -n 3 --as-of {AS_OF} "
+        f"| bookslot-data validate --format csv --as-of {AS_OF} -",
+        tmp_path,
+    )
+    assert csv_in.returncode == 0, csv_in.stderr
+
+
+def test_validate_format_reads_any_suffix(tmp_path: Path) -> None:
+    done = shell(
+        f"bookslot-data generate -o p.txt -f csv -n 4 --as-of {AS_OF} && "
+        f"bookslot-data validate --format csv --as-of {AS_OF} p.txt && "
+        f"bookslot-data validate -f yml --as-of {AS_OF} p.txt",
+        tmp_path,
+    )
+    assert done.returncode == 1  # the CSV file is not YAML
+    assert "p.txt" in done.stderr
+    assert "validate --format csv" not in done.stderr
+    without = shell(f"bookslot-data validate --as-of {AS_OF} p.txt", tmp_path)
+    assert without.returncode == 1
+    assert "--format" in without.stderr
+    assert "format=" not in without.stderr.replace("--format", "")
+
+
+def test_one_seed_is_one_stream_sample_is_the_first_generated_record(tmp_path: Path) -> None:
+    for variants in ("", "--senior --state TX --dynamic-phone", "--dynamic-location"):
+        done = shell(
+            f"bookslot-data sample --seed 7 --as-of {AS_OF} {variants} > sample.json && "
+            f"bookslot-data generate -o - -n 5 --seed 7 --as-of {AS_OF} {variants} | head -1",
+            tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads((tmp_path / "sample.json").read_text()) == json.loads(done.stdout)
+
+
+def test_state_in_lower_case_is_refused_with_the_code_suggested(tmp_path: Path) -> None:
+    done = shell("bookslot-data generate -o - -n 2 --state tx", tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1
+    assert "did you mean 'TX'?" in done.stderr
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_shared_options_go_before_or_after_the_subcommand(tmp_path: Path, where: str) -> None:
+    (tmp_path / "bookslot.yaml").write_text("payers: [Acme Health]\n")
+    shared = f"--config bookslot.yaml --as-of {AS_OF}"
+    command = (
+        f"bookslot-data {shared} sample --seed 3"
+        if where == "before"
+        else f"bookslot-data sample --seed 3 {shared}"
+    )
+    done = shell(command, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["PayerName"] == "Acme Health"
+    check = shell(f"bookslot-data sample {shared} --seed 3 | head -c 1 >/dev/null", tmp_path)
+    assert check.returncode == 0
+
+
+def test_an_unknown_option_shows_the_subcommand_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["generate", "--bogus"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: bookslot-data generate")
+    assert "unrecognized arguments: --bogus" in err
+
+
+def test_help_lists_the_variants_together(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["generate", "--help"])
+    out = capsys.readouterr().out
+    variants = out[out.index("variants:") :]
+    for flag in ("--young", "--senior", "--dynamic-zip", "--dynamic-location", "--dynamic-phone"):
+        assert flag in variants
+    assert "--young" not in out[: out.index("variants:")].split("usage:", 1)[1].split("\n\n", 1)[1]
+
+
+def test_variants_without_output_name_the_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["generate", "--senior"])
+    assert "--senior goes only with --output FILE" in capsys.readouterr().err

@@ -466,6 +466,8 @@ def test_json_and_jsonl_writers_match_the_json_module(records: list[dict[str, st
     lines = joined(FORMATS["jsonl"], records, [len(records)]).decode().split("\n")
     assert lines.pop() == ""
     assert [json.loads(line) for line in lines] == records
+    # One style for every line: compact, as json.dumps(separators=(",", ":")) writes.
+    assert lines == [json.dumps(r, separators=(",", ":"), ensure_ascii=False) for r in records]
 
 
 # --- save: checks and streaming --------------------------------------------------------

@@ -395,7 +395,7 @@ def test_header_and_replay_line(
 def test_without_options_the_seed_is_random_and_the_date_is_today(
     pytester: pytest.Pytester,
 ) -> None:
-    pytester.makepyfile("def test_x(): pass")
+    pytester.makepyfile("def test_x(bookslot_payload): pass")
     headers = []
     for _ in range(2):
         result = pytester.runpytest("-p", "no:cacheprovider")
@@ -622,7 +622,11 @@ def test_bookslot_data_file_loads_the_file(pytester: pytest.Pytester, where: str
             "bookslot_data_file: */broken.json, record 1*: field 'last_name' is missing; *",
         ),
         ("{not json", ["--bookslot-data-file=broken.json"], "bookslot_data_file: */broken.json*"),
-        (None, [], "bookslot_data_file: */test_data/bookslot/bookslot_data.json*make generate*"),
+        (
+            None,
+            [],
+            "bookslot_data_file: */test_data/bookslot/bookslot_data.json*bookslot-data generate*",
+        ),
     ],
     ids=["invalid record", "not JSON", "missing default"],
 )
@@ -762,3 +766,253 @@ def test_a_test_replays_outside_pytest_from_the_seed_and_its_node_id(
     with seeding.seeded(seeding.derive(SEED, nodeid)):
         replay = BookslotPayloadFactory.build_batch(2, as_of=date.fromisoformat(AS_OF))
     assert records[nodeid] == replay
+
+
+# --- a guest in every run: a run that uses nothing of ours sees nothing of ours -------
+# Each run below is a real pytest process with the installed package; "without us" is the
+# same run with our plugin blocked (-p no:bookslot), everything else installed.
+
+WITHOUT_US = ("-p", "no:bookslot")
+_DURATION = re.compile(r"\bin [0-9.]+s\b")
+
+
+def comparable(result: pytest.RunResult) -> list[str]:
+    """The output lines, without what differs between any two runs (timings, plugin list)."""
+    return [
+        _DURATION.sub("in Xs", line) for line in result.outlines if not line.startswith("plugins:")
+    ]
+
+
+FOREIGN_SUITE = """
+import random
+
+import factory
+import pytest
+from faker import Faker
+
+
+def test_one():
+    assert 1
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_two(n):
+    assert n
+
+
+def test_fails():
+    value = random.Random(1).randrange(10)
+    assert value > 20
+"""
+
+
+@pytest.mark.parametrize(
+    "args", [(), ("-v",), ("-q",), ("-rA",)], ids=["default", "-v", "-q", "-rA"]
+)
+def test_a_suite_that_uses_nothing_of_ours_prints_exactly_what_it_prints_without_us(
+    pytester: pytest.Pytester, args: tuple[str, ...]
+) -> None:
+    # pytest-randomly's own tests assert on output lines by position.
+    pytester.makepyfile(test_foreign=FOREIGN_SUITE)
+    common = ("-p", "no:randomly", "-p", "no:cacheprovider", *args)
+    ours = pytester.runpytest_subprocess(*common)
+    theirs = pytester.runpytest_subprocess(*common, *WITHOUT_US)
+    assert ours.ret == theirs.ret == pytest.ExitCode.TESTS_FAILED
+    assert comparable(ours) == comparable(theirs)
+    assert not any("bookslot" in line for line in comparable(ours))
+
+
+def test_fuzzy_date_without_an_end_date_does_not_warn(pytester: pytest.Pytester) -> None:
+    # factory_boy warns when its random state was set; we never set it.
+    pytester.makepyfile(
+        """
+        import datetime
+
+        import factory.fuzzy
+
+
+        def test_fuzzy_date():
+            factory.fuzzy.FuzzyDate(datetime.date(2000, 1, 1))
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-W", "error::UserWarning")
+    result.assert_outcomes(passed=1)
+
+
+IMPORT_TIME_RANDOMNESS = """
+import json
+import os
+import random
+
+from faker import Faker
+
+VALUES = {"faker": Faker().name(), "random": random.random()}
+
+
+def test_values():
+    with open(os.environ["BOOKSLOT_OUT"], "w") as out:
+        json.dump(VALUES, out)
+"""
+
+
+def run_values(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
+    out = pytester.path / f"values-{next(_RUNS)}.json"
+    monkeypatch.setenv("BOOKSLOT_OUT", str(out))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    return json.loads(out.read_text())
+
+
+def test_other_libraries_randomness_at_import_is_as_without_us(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_import_time=IMPORT_TIME_RANDOMNESS)
+    randomly = ("-p", "randomly", "--randomly-seed=1")
+    first = run_values(pytester, monkeypatch, *randomly)
+    assert run_values(pytester, monkeypatch, *randomly) == first  # repeats, run after run
+    assert run_values(pytester, monkeypatch, *randomly, *WITHOUT_US) == first
+
+
+SUBCLASS_TESTS = """
+import json
+import os
+
+import factory
+import factory.fuzzy
+import pytest
+
+from bookslot_factories import BookslotPayloadFactory
+
+
+class NotedFactory(BookslotPayloadFactory):
+    notes = factory.Faker("word")
+    score = factory.fuzzy.FuzzyInteger(0, 10**9)
+    ward = factory.Iterator(["A", "B", "C"])
+    ref = factory.Sequence(lambda n: f"REF-{n:05d}")
+
+
+AT_IMPORT = NotedFactory.build()
+
+
+def record(name, value):
+    with open(os.path.join(os.environ["BOOKSLOT_OUT"], name + ".json"), "w") as out:
+        json.dump(value, out)
+
+
+@pytest.mark.parametrize("n", range(3))
+def test_build(n):
+    record(f"test_build{n}", NotedFactory.build())
+
+
+def test_batch():
+    record("test_batch", NotedFactory.build_batch(3))
+
+
+def test_import_time():
+    record("test_import_time", AT_IMPORT)
+"""
+
+
+def run_subclass(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str
+) -> dict[str, Any]:
+    out = pytester.path / f"records-{next(_RUNS)}"
+    out.mkdir()
+    monkeypatch.setenv("BOOKSLOT_OUT", str(out))
+    result = pytester.runpytest_subprocess(*FIXED, *args)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    return {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
+
+
+def without_refs(records: dict[str, Any]) -> dict[str, Any]:
+    def strip(value: Any) -> Any:
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return {k: v for k, v in value.items() if k != "ref"}
+
+    return {name: strip(value) for name, value in records.items()}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(), ("-p", "no:randomly"), ("-n", "2"), ("-n", "2", "-p", "no:randomly")],
+    ids=["randomly", "no-randomly", "xdist-randomly", "xdist-no-randomly"],
+)
+def test_a_subclass_own_fields_replay_with_the_same_seed_and_date(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+) -> None:
+    pytester.makepyfile(test_subclass=SUBCLASS_TESTS)
+    # pytest-randomly, when on, reseeds factory_boy and Faker with a new seed each run.
+    first = run_subclass(pytester, monkeypatch, *args)
+    second = run_subclass(pytester, monkeypatch, *args)
+    assert len(first) == 5
+    assert without_refs(second) == without_refs(first)
+    assert {r["notes"] for r in first["test_batch"]} | {first["test_build0"]["notes"]}
+    # And the same as a plain serial run: data depend on the test, not on the worker.
+    serial = run_subclass(pytester, monkeypatch, "-p", "no:randomly")
+    assert without_refs(serial) == without_refs(first)
+
+
+def test_a_sequence_hands_each_test_its_own_number(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_subclass=SUBCLASS_TESTS)
+    records = run_subclass(pytester, monkeypatch, "-p", "no:randomly")
+    refs = [records[f"test_build{n}"]["ref"] for n in range(3)]
+    refs += [r["ref"] for r in records["test_batch"]] + [records["test_import_time"]["ref"]]
+    assert len(set(refs)) == len(refs) == 7
+
+
+@pytest.mark.parametrize(
+    ("test", "args", "shown"),
+    [
+        ("def test_x(): pass", (), False),
+        ("def test_x(bookslot_payload): pass", (), True),
+        ("def test_x(bookslot_seed): pass", (), True),
+        (
+            "import pytest\n@pytest.mark.parametrize('bookslot_payload__state', ['TX'])\n"
+            "def test_x(bookslot_payload__state): pass",
+            (),
+            True,
+        ),
+        ("def test_x(): pass", ("--bookslot-seed=3",), True),
+        ("def test_x(): pass", ("--bookslot-as-of=2030-01-01",), True),
+    ],
+    ids=["nothing", "fixture", "seed-fixture", "parametrized", "seed-option", "date-option"],
+)
+def test_the_replay_line_appears_when_the_run_uses_the_plugin(
+    pytester: pytest.Pytester, test: str, args: tuple[str, ...], shown: bool
+) -> None:
+    pytester.makepyfile(test)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    assert result.ret == pytest.ExitCode.OK
+    lines = [line for line in result.outlines if line.startswith("bookslot: --bookslot-seed=")]
+    assert len(lines) == (1 if shown else 0), result.outlines
+
+
+def test_an_ini_option_asks_for_the_plugin(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nbookslot_seed = 11\n")
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert "bookslot: --bookslot-seed=11 --bookslot-as-of=" in result.stdout.str()
+
+
+@pytest.mark.parametrize("xdist", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_a_failure_that_used_our_data_gets_the_replay_line_and_others_do_not(
+    pytester: pytest.Pytester, xdist: tuple[str, ...]
+) -> None:
+    pytester.makepyfile(
+        test_ours="""
+        from bookslot_factories import BookslotPayloadFactory
+
+        def test_built_directly():
+            assert BookslotPayloadFactory.build()["zip"] == "nowhere"
+        """,
+        test_theirs="def test_plain():\n    assert False\n",
+    )
+    ours = pytester.runpytest_subprocess("-q", *xdist, "test_ours.py")
+    assert ours.ret == pytest.ExitCode.TESTS_FAILED
+    assert sum(line.startswith("bookslot: --bookslot-seed=") for line in ours.outlines) == 1
+    theirs = pytester.runpytest_subprocess("-q", *xdist, "test_theirs.py")
+    assert theirs.ret == pytest.ExitCode.TESTS_FAILED
+    assert "bookslot" not in theirs.stdout.str()

@@ -182,7 +182,7 @@ def test_email_joins_slugs_tag_counter_and_domain() -> None:
 
 def test_faker_name_tables_give_sluggable_names() -> None:
     rng = random.Random(3)
-    names = tables.FIRST_NAMES.many(rng, 2000) + tables.LAST_NAMES.many(rng, 2000)
+    names = tables.first_names().many(rng, 2000) + tables.last_names().many(rng, 2000)
     assert len(set(names)) > 500
     for name in names:
         assert tables.email_slug(name) == letters(name)

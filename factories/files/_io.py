@@ -7,7 +7,7 @@ from collections.abc import Generator, Iterator, Mapping
 from types import MappingProxyType
 from typing import IO, Any, TypeAlias
 
-from ..errors import DataFileError
+from ..errors import ClosedPipeError, DataFileError
 
 __all__ = ["NO_LINES", "Raw", "Records", "StrPath", "io_error", "path_name", "text_lines"]
 
@@ -35,7 +35,8 @@ def path_name(path: StrPath) -> str:
 
 def io_error(name: str, action: str, exc: OSError) -> DataFileError:
     """Describe a failed read or write with the system's reason."""
-    return DataFileError(f"cannot {action}: {exc.strerror or exc}", path=name)
+    kind = ClosedPipeError if isinstance(exc, BrokenPipeError) else DataFileError
+    return kind(f"cannot {action}: {exc.strerror or exc}", path=name)
 
 
 def text_lines(file: IO[bytes], name: str) -> Iterator[str]:

@@ -2,30 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain, repeat
 from typing import IO
 
 import orjson
 
 from ..errors import DataFileError
 from ._io import NO_LINES, Records, text_lines
-from ._json import DECODER, DuplicateKeyError, as_dict, json_error, json_kind
+from ._json import DECODER, DuplicateKeyError, json_error, json_kind
 
 __all__ = ["encode", "read"]
 
 
 def encode(records: Sequence[Mapping[str, str]], first: bool) -> bytes:
+    """Encode a block of checked records (the same keys, in the same order) as lines.
+
+    Lines are compact, as ``json.dumps(record, separators=(",", ":"),
+    ensure_ascii=False)`` writes them.
+    """
     if not records:
         return b""
-    rows = records if isinstance(records, list) else list(records)
-    if not all(rows):  # orjson writes an empty record as "{}", without layout to delete
-        return b"".join(orjson.dumps(row, default=as_dict) + b"\n" for row in rows)
-    # One orjson call per block: a call per record costs ~6x more, most of it in the
-    # allocator. In indented output every raw newline is layout (a newline inside a
-    # string is escaped), so deleting the layout leaves one record per line:
-    # '[\n  {\n    "a": "1"\n  },\n  {\n    ...\n  }\n]' -> '{"a": "1"}\n{...}\n'.
-    text = orjson.dumps(rows, default=as_dict, option=orjson.OPT_INDENT_2)
-    return text[4:-6].replace(b"\n    ", b"").replace(b"\n  },\n  {", b"}\n{") + b"}\n"
+    keys = list(records[0])
+    if not keys or sum(map(len, records)) != len(keys) * len(records):
+        return _one_by_one(records)  # not records of one shape: none of ours
+    # Column by column, in C: orjson encodes each column in one call, indented, where
+    # every raw newline is layout (a newline inside a string is escaped), so
+    # ",\n  " separates the encoded values. Zipping the columns between the key
+    # prefixes then makes the lines. ~1.7x faster than one orjson call per record.
+    parts: list[Iterable[bytes]] = []
+    for index, key in enumerate(keys):
+        try:
+            values = [record[key] for record in records]
+        except KeyError:
+            return _one_by_one(records)
+        column = orjson.dumps(values, option=orjson.OPT_INDENT_2)
+        parts.append(repeat((b"," if index else b"{") + orjson.dumps(key) + b":"))
+        parts.append(column[4:-2].split(b",\n  "))
+    parts.append(repeat(b"}\n"))
+    return b"".join(chain.from_iterable(zip(*parts, strict=False)))  # repeat() is endless
+
+
+def _one_by_one(records: Sequence[Mapping[str, str]]) -> bytes:
+    return b"".join(orjson.dumps(dict(record)) + b"\n" for record in records)
 
 
 def read(file: IO[bytes], name: str) -> Records:

@@ -107,8 +107,14 @@ def format_named(name: str, *, path: str = "<format>") -> Format:
     return found
 
 
-def format_for(path: StrPath, format: str | None = None) -> Format:
+def format_for(path: StrPath, format: str | None = None, *, named_by: str = "format=") -> Format:
     """Return the format of a file: the one named, else the one of its suffix.
+
+    Args:
+        path: The file.
+        format: The format's name, if the caller named one.
+        named_by: How the caller names a format, for the message when neither the
+            suffix nor a name tells (``--format`` on the command line).
 
     Raises:
         DataFileError: The format is unknown, or the suffix is unknown and no format
@@ -122,8 +128,8 @@ def format_for(path: StrPath, format: str | None = None) -> Format:
     if found is None:
         given = f"the suffix {excerpt(suffix)}" if suffix else "no suffix"
         raise DataFileError(
-            f"cannot tell the format from {given}; expected one of: {KNOWN}; or name the "
-            "format (format= in Python, --format on the command line)",
+            f"cannot tell the format from {given}; expected one of: {KNOWN}, or name the "
+            f"format with {named_by}",
             path=name,
         )
     return found
