@@ -147,6 +147,35 @@ def run_cli(args: list[str]) -> tuple[float, int]:
     return float(out[0]), int(out[1])
 
 
+def plugin_startup_ms(runs: int) -> float:
+    """Median added wall time of ``pytest --co -q`` with the plugin enabled vs blocked.
+
+    Both runs load everything else installed (pytest-factoryboy, Faker's plugin, xdist,
+    hypothesis...), so the difference is ours alone. Interleaved, so that drift in the
+    machine's load hits both alike; bytecode is written and used, as after a pip install.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in range(5):
+            Path(tmp, f"test_mod{n}.py").write_text(
+                "".join(f"def test_{i}():\n    assert {i} == {i}\n\n" for i in range(4))
+            )
+        base = [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider"]
+        base += ["-p", "no:randomly"]
+        times: dict[bool, list[float]] = {True: [], False: []}
+        for index in range(2 * runs + 2):
+            enabled = index % 2 == 0
+            cmd = base if enabled else [*base, "-p", "no:bookslot"]
+            start = time.perf_counter()
+            subprocess.run(cmd, cwd=tmp, env=env, check=True, stdout=subprocess.DEVNULL)
+            if index >= 2:  # the first pair warms the bytecode caches
+                times[enabled].append(time.perf_counter() - start)
+    with_us, without = statistics.median(times[True]), statistics.median(times[False])
+    print(f"  {'with the plugin':<48} {with_us * 1000:>10.0f} ms")
+    print(f"  {'with -p no:bookslot':<48} {without * 1000:>10.0f} ms")
+    return (with_us - without) * 1000
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -254,6 +283,10 @@ def main() -> None:
     print(f"  {label:<48} {baseline * 1000:>10.0f} ms")
     startup = sample / baseline
     record("sample start-up / import factory, faker", f"{startup:.2f}", "<= 1.5", startup <= 1.5)
+
+    print("\nThe plugin's cost to every pytest run: pytest --co -q of a small suite")
+    added = plugin_startup_ms(runs=9 if quick else 25)
+    record("plugin start-up, pytest --co -q", f"+{added:.1f} ms", "<= +30 ms", added <= 30)
 
     print("\n| target | measured | goal | |\n|---|---|---|---|")
     for row in ROWS:

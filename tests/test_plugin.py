@@ -1016,3 +1016,77 @@ def test_a_failure_that_used_our_data_gets_the_replay_line_and_others_do_not(
     theirs = pytester.runpytest_subprocess("-q", *xdist, "test_theirs.py")
     assert theirs.ret == pytest.ExitCode.TESTS_FAILED
     assert "bookslot" not in theirs.stdout.str()
+
+
+# --- users' own `factories` modules live beside ours ---------------------------------
+# Our package is imported as bookslot_factories: a user's `factories` module or package
+# is theirs, and our fixtures work in the same run.
+
+USER_FACTORIES = """
+import factory
+
+
+class User(dict):
+    pass
+
+
+class UserFactory(factory.Factory):
+    class Meta:
+        model = User
+
+    name = factory.Sequence(lambda n: f"user{n}")
+"""
+
+USER_TESTS = """
+from factories import UserFactory
+
+
+def test_theirs(user):
+    assert user["name"].startswith("user")
+    assert UserFactory.build()["name"].startswith("user")
+
+
+def test_ours_beside_theirs(user, bookslot_payload):
+    assert len(bookslot_payload) == 13
+"""
+
+
+def test_a_users_tests_factories_module_imported_by_their_conftest(
+    pytester: pytest.Pytester,
+) -> None:
+    tests = pytester.mkdir("tests")
+    (tests / "factories.py").write_text(USER_FACTORIES)
+    (tests / "conftest.py").write_text(
+        "from pytest_factoryboy import register\n\nfrom factories import UserFactory\n\n"
+        "register(UserFactory)\n"
+    )
+    (tests / "test_users.py").write_text(USER_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "tests")
+    result.assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize("how", ["pythonpath", "python -m pytest"])
+def test_a_users_root_factories_package(pytester: pytest.Pytester, how: str) -> None:
+    package = pytester.mkdir("factories")
+    (package / "__init__.py").write_text(USER_FACTORIES)
+    tests = pytester.mkdir("tests")
+    (tests / "conftest.py").write_text(
+        "from pytest_factoryboy import register\n\nfrom factories import UserFactory\n\n"
+        "register(UserFactory)\n"
+    )
+    (tests / "test_users.py").write_text(USER_TESTS)
+    if how == "pythonpath":
+        pytester.makepyprojecttoml('[tool.pytest.ini_options]\npythonpath = ["."]\n')
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "tests")
+    else:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests"],
+            cwd=pytester.path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        result = pytest.RunResult(
+            done.returncode, done.stdout.splitlines(), done.stderr.splitlines(), 0
+        )
+    result.assert_outcomes(passed=2)
