@@ -1,4 +1,4 @@
-"""Property-based tests: whatever a file, a config or an argument holds, our error or data.
+"""End-to-end property tests: whatever a file, a config or an argument holds, our error or data.
 
 Marked ``fuzz``: ``make test`` runs them with the default profile (100 examples),
 ``make fuzz`` with 5,000 (``HYPOTHESIS_PROFILE=fuzz``). Every example runs under a
@@ -43,7 +43,14 @@ from bookslot_factories.files import check, load, save
 from bookslot_factories.model import FIELDS
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_reliability import AS_OF_DATE, CFG, GOOD, Hang, time_limit
+from oracles import (
+    AS_OF,
+    CFG,
+    GOOD,
+    Hang,
+    default_config,  # noqa: F401  (an autouse fixture)
+    time_limit,
+)
 
 pytestmark = pytest.mark.fuzz
 # The profile's settings (see conftest.py), and: tmp_path is shared by the examples of
@@ -64,7 +71,7 @@ with seeding.seeded(20261129):
             {"dynamic_phone": True, "state": "TX"},
             {"senior": True, "near": "10001"},
         )
-        for record in BookslotPayloadFactory.build_batch(2, as_of=AS_OF_DATE, **variants)
+        for record in BookslotPayloadFactory.build_batch(2, as_of=AS_OF, **variants)
     ]
 
 
@@ -105,17 +112,17 @@ def assert_records_or_our_error(
         else:
             assert isinstance(item, dict), type(item)
             assert set(item) == set(FIELDS)
-            validate(item, as_of=AS_OF_DATE, cfg=CFG)
+            validate(item, as_of=AS_OF, cfg=CFG)
             records.append(item)
     return records
 
 
 def load_it(path: Path) -> list[dict[str, str]]:
-    return load(path, as_of=AS_OF_DATE, cfg=CFG)
+    return load(path, as_of=AS_OF, cfg=CFG)
 
 
 def check_it(path: Path) -> list[DataFileError]:
-    return list(check(path, as_of=AS_OF_DATE, cfg=CFG))
+    return list(check(path, as_of=AS_OF, cfg=CFG))
 
 
 def test_the_checks_here_can_fail(tmp_path: Path) -> None:
@@ -440,8 +447,8 @@ def test_any_config_mapping_gives_a_config_or_a_config_error(mapping: dict[str, 
         try:
             with seeding.seeded(1):
                 configure(cfg)
-                for payload in BookslotPayloadFactory.build_batch(3, as_of=AS_OF_DATE):
-                    validate(payload, as_of=AS_OF_DATE, cfg=cfg)
+                for payload in BookslotPayloadFactory.build_batch(3, as_of=AS_OF):
+                    validate(payload, as_of=AS_OF, cfg=cfg)
         finally:
             configure(None)
     if message:
@@ -492,7 +499,7 @@ VARIANT_NAMES = st.sampled_from(
 @FUZZ
 @given(kwargs=st.dictionaries(VARIANT_NAMES, VARIANT_VALUES, max_size=4))
 def test_any_variants_give_valid_payloads_or_our_error(kwargs: dict[str, Any]) -> None:
-    as_of = kwargs["as_of"] if isinstance(kwargs.get("as_of"), date) else AS_OF_DATE
+    as_of = kwargs["as_of"] if isinstance(kwargs.get("as_of"), date) else AS_OF
     outcomes = []
     for make in (
         lambda: BookslotPayloadFactory.build_batch(3, **kwargs),

@@ -1,4 +1,4 @@
-"""Reliability and safety: bad input, faults while writing, concurrency and data safety.
+"""End-to-end tests of bookslot_factories: bad input, faults, concurrency, data safety.
 
 Everything here runs for real: files in ``tmp_path``, the command line as a
 subprocess (``python -m bookslot_factories``), signals sent to real process groups. CI runs
@@ -25,8 +25,7 @@ import textwrap
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -35,7 +34,6 @@ import pytest
 import yaml
 from bookslot_factories import (
     BookslotPayloadFactory,
-    Config,
     ConfigError,
     DataFileError,
     VariantError,
@@ -48,65 +46,25 @@ from bookslot_factories.cli import main
 from bookslot_factories.config import from_mapping, load_config
 from bookslot_factories.files import FORMATS, check, load, save, write_atomic
 from bookslot_factories.model import FIELDS
+from oracles import AS_OF as AS_OF_DATE
+from oracles import (
+    C_LOADER,
+    CFG,
+    GOOD,
+    YAML_LOADERS,
+    Boom,
+    Hang,
+    default_config,  # noqa: F401  (an autouse fixture)
+    laughs,
+    leftovers,
+    time_limit,
+)
 
-AS_OF = "2026-11-29"
-AS_OF_DATE = date(2026, 11, 29)
-CFG = Config()
+AS_OF = AS_OF_DATE.isoformat()  # the day of the samples, as the command line takes it
 PYTHON = sys.executable
-C_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-YAML_LOADERS = {"c": C_LOADER, "python": yaml.SafeLoader}
-
-# A valid payload on AS_OF.
-GOOD: dict[str, str] = {
-    "first_name": "Maria",
-    "last_name": "O'Connor",
-    "email": "maria.oconnor@mailinator.com",
-    "phone_number": "1234567890",
-    "zip": "20678",
-    "contact_method": "Text",
-    "verification_code": "123456",
-    "zip_distance": "25",
-    "dob": "04/12/1980",
-    "MemberName": "Maria O'Connor",
-    "idNumber": "INS-12345",
-    "GroupNumber": "GRP-1234",
-    "PayerName": "Humana",
-}
-
-
-@pytest.fixture(autouse=True)
-def _default_config() -> Iterator[None]:
-    configure(None)
-    yield
-    configure(None)
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-class Hang(Exception):
-    """A call ran past its time limit."""
-
-
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Raise :class:`Hang` in the block if it runs longer than ``seconds``."""
-
-    def alarm(signum: int, frame: object) -> None:
-        raise Hang(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def leftovers(folder: Path) -> list[str]:
-    """The temporary files write_atomic left in a folder."""
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
 
 
 def cli_env() -> dict[str, str]:
@@ -227,14 +185,6 @@ def _yaml_record(record: Mapping[str, str], indent: str = "  ") -> str:
     return "- " + ("\n" + indent).join(lines) + "\n"
 
 
-def _laughs(separator: str) -> str:
-    """Ten levels of nine aliases each: 3.5 billion strings if expanded."""
-    lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-    for level in "bcdefghij":
-        lines.append(f"{level}: &{level} [{', '.join(['*' + chr(ord(level) - 1)] * 9)}]")
-    return separator.join(lines)
-
-
 def _laughs_as_records() -> str:
     lines = ["- &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
     for level in "bcdefghij":
@@ -260,6 +210,10 @@ def _nested_merges(depth: int) -> str:
 
 
 def _csv(*rows: Sequence[str], header: Sequence[str] = FIELDS) -> str:
+    """CSV rows joined with commas, unquoted: unlike ``oracles.csv_text``, not the csv module.
+
+    So a value can hold a NUL, which the csv module cannot write before Python 3.11.
+    """
     return "".join(",".join(row) + "\r\n" for row in (header, *rows))
 
 
@@ -272,12 +226,12 @@ BOM = "\ufeff"
 
 CORPUS: list[Nasty] = [
     # YAML alias bombs (billion laughs): never expanded, in every place an alias can go.
-    Nasty("laughs-in-a-record.yaml", lambda: "- " + _laughs("\n  ") + "\n", "field 'a' is a list"),
+    Nasty("laughs-in-a-record.yaml", lambda: "- " + laughs("\n  ") + "\n", "field 'a' is a list"),
     Nasty("laughs-as-records.yaml", _laughs_as_records, "record 1, line 1: is a list"),
-    Nasty("laughs-in-flow.yaml", lambda: "- {" + _laughs(", ") + "}\n", "field 'a' is a list"),
+    Nasty("laughs-in-flow.yaml", lambda: "- {" + laughs(", ") + "}\n", "field 'a' is a list"),
     Nasty(
         "laughs-as-a-field.yaml",
-        lambda: _yaml_record(GOOD) + "- " + _laughs("\n  ") + "\n  first_name: *j\n",
+        lambda: _yaml_record(GOOD) + "- " + laughs("\n  ") + "\n  first_name: *j\n",
         "record 2, line 14: field 'a' is a list",
     ),
     Nasty(
@@ -290,7 +244,7 @@ CORPUS: list[Nasty] = [
         lambda: "- &r {first_name: Maria}\n- <<: [*r, *r, *r, *r, *r, *r, *r, *r, *r]\n",
         "record 1, line 1: field 'last_name' is missing",
     ),
-    Nasty("laughs-document.yaml", lambda: _laughs("\n") + "\n", "the top level is a mapping"),
+    Nasty("laughs-document.yaml", lambda: laughs("\n") + "\n", "the top level is a mapping"),
     # YAML merge keys (<<): a chain of anchors each merging the last one.
     Nasty(
         "merge-chain-in-a-record.yaml",
@@ -609,7 +563,7 @@ def test_cli_validates_the_corpus_without_a_traceback(corpus: Path) -> None:
 def test_billion_laughs_is_the_real_thing() -> None:
     # The bomb does blow up a naive reader: composing (not even constructing) it
     # with PyYAML gives a graph whose full walk would visit 9**10 nodes.
-    node = yaml.compose("- " + _laughs("\n  ") + "\n", Loader=C_LOADER)
+    node = yaml.compose("- " + laughs("\n  ") + "\n", Loader=C_LOADER)
     j = next(value for key, value in node.value[0].value if key.value == "j")
     width = 1
     while isinstance(j, yaml.SequenceNode):
@@ -1097,10 +1051,6 @@ def test_cli_seed_that_is_not_an_integer_in_a_real_process(tmp_path: Path) -> No
 # --- faults while writing -------------------------------------------------------------------
 
 
-class _Boom(Exception):
-    pass
-
-
 def _enospc_at_block_5(records: Sequence[Mapping[str, str]], first: bool) -> bytes:
     if records[0]["email"].split("@")[0].endswith(f".{5 * bulk.BLOCK_SIZE + 1}"):
         raise OSError(28, "No space left on device")
@@ -1109,14 +1059,14 @@ def _enospc_at_block_5(records: Sequence[Mapping[str, str]], first: bool) -> byt
 
 def _boom_at_block_5(records: Sequence[Mapping[str, str]], first: bool) -> bytes:
     if records[0]["email"].split("@")[0].endswith(f".{5 * bulk.BLOCK_SIZE + 1}"):
-        raise _Boom("block 5")
+        raise Boom("block 5")
     return FORMATS["jsonl"].encode(records, first)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize(
     ("encode", "error"),
-    [(_boom_at_block_5, _Boom), (_enospc_at_block_5, OSError)],
+    [(_boom_at_block_5, Boom), (_enospc_at_block_5, OSError)],
     ids=["error", "ENOSPC"],
 )
 def test_a_failing_block_leaves_the_old_file_and_no_worker(
@@ -1145,7 +1095,7 @@ class _Exploding(Mapping[str, str]):
 
     def __getitem__(self, key: str) -> str:
         if key == self.fail_on:
-            raise _Boom(f"cannot read {key}")
+            raise Boom(f"cannot read {key}")
         return GOOD[key]
 
     def __iter__(self) -> Iterator[str]:
@@ -1165,7 +1115,7 @@ def test_a_record_that_fails_when_read_leaves_the_old_file(
     old = path.read_bytes()
     records = [GOOD] * 5000
     records[at] = _Exploding("zip")
-    with pytest.raises(_Boom, match="cannot read zip"):
+    with pytest.raises(Boom, match="cannot read zip"):
         save(records, path)
     assert path.read_bytes() == old
     assert leftovers(tmp_path) == []
