@@ -3,8 +3,9 @@
 Marked ``fuzz``: ``make test`` runs them with the default profile (100 examples),
 ``make fuzz`` with 5,000 (``HYPOTHESIS_PROFILE=fuzz``). Every example runs under a
 time limit; the YAML ones also under a memory bound. The nastiest cases found are
-kept as regular tests in ``test_reliability.py``; ``test_export.py`` has the plain
-random-bytes and single-cut cases and the writers' round trips.
+kept as regular tests in ``test_reliability.py``; ``files/test_reading.py`` has the
+plain random-bytes and single-cut cases, ``files/test_yaml.py`` and
+``files/test_json.py`` the writers' round trips.
 """
 
 from __future__ import annotations
