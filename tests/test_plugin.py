@@ -294,10 +294,14 @@ def test_variants_combined_by_parameter(bookslot_payload):
     assert state(bookslot_payload) == "CA"
 
 
-@pytest.mark.parametrize("senior_bookslot_payload__state", ["NY"])
-def test_variant_fixture_takes_parameters_too(senior_bookslot_payload):
+@pytest.mark.parametrize("bookslot_payload__senior", [True])
+@pytest.mark.parametrize("bookslot_payload__state", ["NY"])
+def test_variant_fixture_is_the_registered_one_with_its_flag(
+    bookslot_payload, senior_bookslot_payload
+):
     assert 65 <= age(senior_bookslot_payload) <= 90
-    assert state(senior_bookslot_payload) == "NY"
+    assert 65 <= age(bookslot_payload) <= 90
+    assert state(bookslot_payload) == "NY"
 
 
 def test_seed_is_derived_from_run_seed_and_node_id(request, bookslot_seed):
