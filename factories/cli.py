@@ -104,6 +104,8 @@ def _add_variants(parser: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bookslot-data",
+        # A script that spells a flag in short breaks when a new flag shares the prefix.
+        allow_abbrev=False,
         description="Write, check and show realistic, reproducible bookslot payloads.",
     )
     _add_shared(parser, top=True)
@@ -111,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser(
         "generate",
+        allow_abbrev=False,
         help="write a batch, or the standard data sets",
         description="Write --count payloads to --output FILE (JSON, YAML, JSON Lines or CSV, "
         "by suffix or --format; '-' for stdout), or, without --output, the standard data "
@@ -148,6 +151,7 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser(
         "validate",
+        allow_abbrev=False,
         help="check data files against the payload rules",
         description="Check every record of every file ('-': standard input); report every "
         "problem and exit 1 if there is any.",
@@ -165,6 +169,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sample = commands.add_parser(
         "sample",
+        allow_abbrev=False,
         help="print one payload as JSON",
         description="Print one payload as JSON: the first record that `generate --output -` "
         "writes with the same --seed, --as-of and variants.",

@@ -176,6 +176,8 @@ def test_committed_data_sets_are_reproducible(tmp_path: Path) -> None:
         ["generate", "--output", "x.json", "--workers", "0"],
         ["generate", "--output", "x.json", "--format", "xml"],
         ["generate", "--output", "x.json", "--out-dir", "d"],
+        ["generate", "--output", "x.json", "--stat", "TX"],  # no abbreviations
+        ["--conf", "c.yaml", "sample"],
         ["sample", "--bogus"],
         ["validate"],
         [],
