@@ -54,6 +54,14 @@ def zip_row(code: str) -> dict[str, Any]:
     return dict(rows[0])
 
 
+def assert_real_residential_zip(code: str) -> dict[str, Any]:
+    """Assert that a ZIP is an active standard one in the data set; return its row."""
+    row = zip_row(code)
+    assert row["active"] is True, code
+    assert row["zip_code_type"] == "STANDARD", code
+    return row
+
+
 def coords(code: str) -> tuple[float, float]:
     """A ZIP's (latitude, longitude)."""
     row = zip_row(code)

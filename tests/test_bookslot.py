@@ -37,7 +37,15 @@ from bookslot_factories.config import (
     PAYERS,
     ZIP_DISTANCES,
 )
-from oracles import born_on, coords, cosine_miles, residential_rows, years_old, zip_row
+from oracles import (
+    assert_real_residential_zip,
+    born_on,
+    coords,
+    cosine_miles,
+    residential_rows,
+    years_old,
+    zip_row,
+)
 
 AS_OF = date(2026, 6, 15)
 TOLERANCE_MILES = 0.01
@@ -70,13 +78,6 @@ def _default_config_and_seed() -> Any:
 def letters(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", name.lower())
     return "".join(ch for ch in decomposed if "a" <= ch <= "z")
-
-
-def assert_real_residential_zip(code: str) -> dict[str, Any]:
-    row = zip_row(code)
-    assert row["active"] is True, code
-    assert row["zip_code_type"] == "STANDARD", code
-    return row
 
 
 def assert_fictional_phone_of(phone: str, code: str) -> None:
@@ -668,38 +669,6 @@ def test_a_bad_near_is_a_variant_error(near: object) -> None:
 
 
 # --- the functional API ----------------------------------------------------------------------
-
-
-def test_generate_bookslot_payload_is_one_default_payload() -> None:
-    bookslot_factories.seed(35)
-    payload = generate_bookslot_payload()
-    bookslot_factories.seed(35)
-    assert payload == BookslotPayloadFactory.build()
-    assert tuple(payload) == FIELDS
-    assert payload["zip"] == "20678"
-    bookslot_factories.validate(payload)
-
-
-def test_generate_bookslot_payload_with_options_dynamic_zip_in_a_state() -> None:
-    bookslot_factories.seed(36)
-    payloads = [
-        generate_bookslot_payload_with_options(use_dynamic_zip=True, state="CA") for _ in range(30)
-    ]
-    for payload in payloads:
-        assert assert_real_residential_zip(payload["zip"])["state"] == "CA"
-        bookslot_factories.validate(payload)
-    bookslot_factories.seed(36)
-    assert payloads[0] == BookslotPayloadFactory.build(dynamic_zip=True, state="CA")
-
-
-def test_generate_bookslot_payload_with_options_defaults_and_variants() -> None:
-    bookslot_factories.seed(37)
-    assert generate_bookslot_payload_with_options()["zip"] == "20678"
-    assert_real_residential_zip(generate_bookslot_payload_with_options(use_dynamic_zip=True)["zip"])
-    senior = generate_bookslot_payload_with_options(senior=True, as_of=AS_OF)
-    assert 65 <= years_old(born_on(senior["dob"]), AS_OF) <= 90
-    with pytest.raises(VariantError):
-        generate_bookslot_payload_with_options(young=True, senior=True)
 
 
 def test_payload_serialises_with_every_common_tool() -> None:
