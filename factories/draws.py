@@ -90,8 +90,7 @@ def id_number(cfg: Config) -> IdFormat:
 
 
 def member_id(cfg: Config, payer: str) -> IdFormat:
-    """``idNumber`` and ``member_id`` of a payer: the config's ``payer_formats`` format
-    of that payer, else the ``idNumber`` format."""
+    """``idNumber`` and ``member_id``: the payer's ``payer_formats`` format, else ``idNumber``'s."""
     return tables.tables(cfg).member_id(payer)
 
 

@@ -151,6 +151,9 @@ def _appointment(o: Any) -> dict[str, str]:
     }
 
 
+_PARENT_AS_OF: Any = SelfAttribute("..as_of")  # type: ignore[no-untyped-call]
+
+
 def _from_patient(field: str) -> LeanAttribute:
     return LeanAttribute(lambda o: o.factory_parent.patient[field])
 
@@ -198,7 +201,7 @@ class PatientIntakeFactory(Factory[PatientIntake]):
     appointment: Any = LeanAttribute(_appointment)
     insurance: Any = SubFactory(  # type: ignore[no-untyped-call]
         InsuranceFactory,
-        as_of=SelfAttribute("..as_of"),
+        as_of=_PARENT_AS_OF,
         payer=_from_patient("PayerName"),
         member_id=_from_patient("idNumber"),
         group_number=_from_patient("GroupNumber"),
