@@ -40,7 +40,7 @@ from .tables import Choice
 from .variants import VARIANT_FLAGS, VARIANT_OPTIONS
 from .variants import check_names as _check_names
 
-__all__ = ["STREAM", "PatientIntake", "PatientIntakeFactory"]
+__all__ = ["INSURANCE_OF_PATIENT", "STREAM", "PatientIntake", "PatientIntakeFactory"]
 
 #: The random source of the intake's own draws (reseeded with every seed).
 STREAM = random.Random()
@@ -227,6 +227,23 @@ class PatientIntakeFactory(Factory[PatientIntake]):
         return model_class(ordered)
 
     _create = _build
+
+
+def _insurance_of_patient(o: Any) -> Any:
+    patient = o.patient
+    return InsuranceFactory.build(
+        as_of=o.as_of,
+        payer=patient["PayerName"],
+        member_id=patient["idNumber"],
+        group_number=patient["GroupNumber"],
+        patient_name=patient["MemberName"],
+        patient_dob=patient["dob"],
+    )
+
+
+#: The intake's ``insurance`` as one declaration: what the SubFactory makes, for a
+#: caller that passes the ``patient`` in whole (pytest-factoryboy's fixtures).
+INSURANCE_OF_PATIENT = LeanAttribute(_insurance_of_patient)
 
 
 def _nested(params: dict[str, Any], prefix: str) -> dict[str, Any]:
