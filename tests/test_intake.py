@@ -71,7 +71,8 @@ MALE_ONLY = set(Provider.first_names_male) - set(Provider.first_names_female)
 
 def test_shape_is_the_issues(many: list[PatientIntake]) -> None:
     for record in many[:50]:
-        assert type(record) is PatientIntake and isinstance(record, dict)
+        assert type(record) is PatientIntake
+        assert isinstance(record, dict)
         assert tuple(record) == INTAKE_KEYS
         assert tuple(record["patient"]) == FIELDS
         assert tuple(record["address"]) == ("line1", "line2", "city", "state", "zip")
@@ -90,7 +91,9 @@ def test_address_is_the_zips_own(many: list[PatientIntake]) -> None:
         assert address["zip"] == patient["zip"]
         assert (address["city"], address["state"]) == (row["city"], row["state"])
         number, _, street = address["line1"].partition(" ")
-        assert number.isdigit() and 1 <= int(number) <= 9999 and street
+        assert number.isdigit()
+        assert 1 <= int(number) <= 9999
+        assert street
         assert address["line2"] == "" or address["line2"].split(" ")[1].isdigit()
     # line2 is often empty, and not always
     empty = sum(record["address"]["line2"] == "" for record in many)
@@ -106,7 +109,8 @@ def test_appointment_is_a_business_day_on_the_quarter_hour_in_the_zips_zone(
         assert AS_OF < day <= AS_OF + timedelta(days=90)
         assert business_day(day), appointment["date"]
         hours, minutes = map(int, appointment["time"].split(":"))
-        assert 8 <= hours < 17 and minutes in (0, 15, 30, 45)
+        assert 8 <= hours < 17
+        assert minutes in (0, 15, 30, 45)
         assert appointment["timezone"] == zip_row(record["patient"]["zip"])["timezone"]
     days = {record["appointment"]["date"] for record in many}
     assert len(days) > 40  # spread over the window, not one day
@@ -123,7 +127,8 @@ def test_reminder_consents_follow_the_contact_method(many: list[PatientIntake]) 
             assert consents["email_reminders"] is True
         seen[method, consents["sms_reminders"], consents["email_reminders"]] += 1
     # where the method names neither, both answers occur
-    assert seen["Call", True, False] and seen["Call", False, True]
+    assert seen["Call", True, False]
+    assert seen["Call", False, True]
 
 
 def test_sex_agrees_with_the_first_names_table(many: list[PatientIntake]) -> None:
@@ -142,10 +147,13 @@ def test_emergency_contact(many: list[PatientIntake]) -> None:
         contact = record["emergency_contact"]
         relationships[contact["relationship"]] += 1
         phone = contact["phone"]
-        assert len(phone) == 10 and phone.isdigit() and phone[3:8] == "55501"
+        assert len(phone) == 10
+        assert phone.isdigit()
+        assert phone[3:8] == "55501"
         assert phone[:3] in zip_row(record["patient"]["zip"])["area_codes"]
         first, _, last = contact["name"].partition(" ")
-        assert first and last
+        assert first
+        assert last
         age = years_old(born_on(record["patient"]["dob"]), AS_OF)
         if age >= 60:
             assert contact["relationship"] != "parent"
@@ -157,7 +165,8 @@ def test_lists_are_plain_words_often_empty(many: list[PatientIntake]) -> None:
         empty = sum(not record[key] for record in many)
         assert 0.3 * len(many) < empty < 0.8 * len(many), key
         for record in many:
-            assert isinstance(record[key], list) and len(set(record[key])) == len(record[key])
+            assert isinstance(record[key], list)
+            assert len(set(record[key])) == len(record[key])
             assert all(item.replace(" ", "").isalpha() for item in record[key])
     assert all(
         record["reason_for_visit"].replace(" ", "").replace("-", "").isalpha() for record in many
@@ -298,7 +307,8 @@ def test_variant_errors_name_the_patient_argument() -> None:
 def test_intake_traits() -> None:
     seed(4)
     for intake in PatientIntakeFactory.build_batch(40, allergic=True, on_medication=True):
-        assert intake["allergies"] and intake["medications"]
+        assert intake["allergies"]
+        assert intake["medications"]
 
 
 def test_same_seed_same_intakes_in_another_process() -> None:
@@ -329,7 +339,8 @@ def test_round_trip_through_every_format(tmp_path: Path, suffix: str) -> None:
     assert load(path, as_of=AS_OF, kind="intake") == records
     if suffix == ".csv":
         header = path.read_text().splitlines()[0].split(",")
-        assert header[0] == "patient.first_name" and "address.city" in header
+        assert header[0] == "patient.first_name"
+        assert "address.city" in header
         assert "insurance.subscriber.dob" in header
 
 
@@ -344,7 +355,8 @@ def test_a_broken_relation_is_named_by_its_dotted_field(tmp_path: Path, suffix: 
         load(path, as_of=AS_OF)
     error = caught.value
     assert (error.record, error.field) == (2, "address.city")
-    assert str(path) in str(error) and "'Atlantis'" in str(error)
+    assert str(path) in str(error)
+    assert "'Atlantis'" in str(error)
     assert repr(zip_row(records[1]["patient"]["zip"])["city"]) in str(error)
 
 
@@ -395,7 +407,7 @@ def test_yaml_nested_reader_refuses_aliases_and_unquoted_numbers(tmp_path: Path)
     unquoted = text.replace(f"time: '{time}'", "time: 10:30")
     assert unquoted != text
     path.write_text(unquoted)
-    with pytest.raises(DataFileError, match="'appointment.time' is '10:30', which YAML reads as"):
+    with pytest.raises(DataFileError, match=r"'appointment\.time' is '10:30', which YAML reads as"):
         load(path, as_of=AS_OF)
     path.write_text(
         text.replace("- patient:", "- patient: &p", 1).replace(
@@ -436,13 +448,12 @@ def test_cli_usage_errors(tmp_path: Path, capsys: Any) -> None:
     out = str(tmp_path / "x.json")
     with pytest.raises(SystemExit) as caught:
         main(["generate", "--kind", "intake", "--workers", "2", "-o", out])
-    assert (
-        caught.value.code == 2
-        and "--workers goes only with --kind payload" in capsys.readouterr().err
-    )
+    assert caught.value.code == 2
+    assert "--workers goes only with --kind payload" in capsys.readouterr().err
     with pytest.raises(SystemExit) as caught:
         main(["generate", "--kind", "intake"])
-    assert caught.value.code == 2 and "--kind" in capsys.readouterr().err
+    assert caught.value.code == 2
+    assert "--kind" in capsys.readouterr().err
     with pytest.raises(SystemExit) as caught:
         main(["generate", "--kind", "visit", "-o", out])
     assert caught.value.code == 2
