@@ -295,7 +295,7 @@ def test_unknown_tenant_lists_the_known_ones(tmp_path: Path) -> None:
         configure(None, tenant="east")
     bad = TENANTS.replace("[yopmail.com]\n    payers: [Cigna", "[nope]\n    payers: [Cigna")
     path.write_text(bad)
-    with pytest.raises(ConfigError, match="tenant 'west'.*email_domains"):
+    with pytest.raises(ConfigError, match=r"tenant 'west'.*email_domains"):
         configure(path)
 
 
