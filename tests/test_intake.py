@@ -458,3 +458,29 @@ def test_cli_usage_errors(tmp_path: Path, capsys: Any) -> None:
         main(["generate", "--kind", "visit", "-o", out])
     assert caught.value.code == 2
     assert not Path(out).exists()
+
+
+def test_readme_intake_example_runs() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    (example,) = [
+        block
+        for block in readme.split("```python\n")[1:]
+        if "PatientIntakeFactory.build(patient__senior=True" in block
+    ]
+    exec(compile(example.split("```")[0], "README.md", "exec"), {})
+
+
+def test_readme_intake_record_is_what_the_factory_builds() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    shown = json.loads(
+        readme.split("One record (`seed(12)`")[1].split("```json\n")[1].split("```")[0]
+    )
+    seed(12)
+    built = PatientIntakeFactory.build(
+        as_of="2026-11-29", patient__senior=True, patient__state="TX"
+    )
+    del shown["patient"]["..."]
+    assert {k: built["patient"][k] for k in shown["patient"]} == shown["patient"]
+    assert {k: v for k, v in built.items() if k != "patient"} == {
+        k: v for k, v in shown.items() if k != "patient"
+    }
