@@ -369,7 +369,7 @@ def from_mapping(
     base = _from_keys(shared, source_name, None)
     profiles = checker.tenants("tenants", data.get("tenants", {}))
     configs = {
-        name: _from_keys({**shared, **keys}, f"{source_name}, tenant {name!r}", name)
+        name: _from_keys(_profile(shared, keys, base), f"{source_name}, tenant {name!r}", name)
         for name, keys in profiles.items()
     }
     if tenant is None:
@@ -383,6 +383,21 @@ def from_mapping(
     raise ConfigError(
         f"config {source_name!r}: unknown tenant {excerpt(tenant, 60)}; {suggestion}{listed}"
     )
+
+
+def _profile(shared: Mapping[str, Any], keys: Mapping[str, Any], base: Config) -> dict[str, Any]:
+    """A tenant's keys over the shared ones.
+
+    Shared ``payer_formats`` apply to the tenant's own payers only, so a tenant may
+    keep fewer payers without repeating the formats.
+    """
+    merged = {**shared, **keys}
+    if "payer_formats" not in keys and base.payer_formats:
+        payers = keys.get("payers", base.payers)
+        payers = [payers] if isinstance(payers, str) else payers
+        if isinstance(payers, (list, tuple)):
+            merged["payer_formats"] = {p: f for p, f in base.payer_formats if p in payers}
+    return merged
 
 
 def _from_keys(data: Mapping[str, Any], source_name: str, tenant: str | None) -> Config:

@@ -393,3 +393,16 @@ def test_intake_package_import_stays_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     assert bookslot_factories  # the package itself is imported above too
+
+
+def test_shared_payer_formats_apply_to_a_tenants_own_payers() -> None:
+    data = {
+        "payers": ["Humana", "Aetna Health"],
+        "payer_formats": {"Humana": "HUM-#########"},
+        "tenants": {"west": {"payers": ["Aetna Health"]}, "east": {}},
+    }
+    assert configure(data, tenant="west").payer_formats == ()
+    assert configure(data, tenant="east").payer_formats == (("Humana", "HUM-#########"),)
+    with pytest.raises(ConfigError, match="not one of the payers"):
+        configure({**data, "tenants": {"x": {"payers": ["Aetna Health"],
+                   "payer_formats": {"Humana": "HUM-#"}}}}, tenant="x")  # fmt: skip
