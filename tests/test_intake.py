@@ -484,3 +484,24 @@ def test_readme_intake_record_is_what_the_factory_builds() -> None:
     assert {k: v for k, v in built.items() if k != "patient"} == {
         k: v for k, v in shown.items() if k != "patient"
     }
+
+
+def test_nested_records_stream_from_a_fifo_when_the_kind_is_named(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    with seeding.seeded(8):
+        records = PatientIntakeFactory.build_batch(2, as_of=AS_OF)
+    source = tmp_path / "a.jsonl"
+    save(records, source)
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+
+    def writer() -> None:
+        with open(fifo, "wb") as file:
+            file.write(source.read_bytes())
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    assert load(fifo, as_of=AS_OF, kind="intake") == records
+    thread.join(10)

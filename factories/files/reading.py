@@ -102,11 +102,17 @@ def _reader(
 
 
 def _head(name: str) -> str:
-    """The first characters of a file (of standard input: what is buffered)."""
+    """The first characters of a file (of standard input: what is buffered).
+
+    Only a regular file is opened for it: a FIFO or a device would give its data to
+    this look and not to the reader (name the kind to read nested records from one).
+    """
     try:
         if name == "-":
             peek = getattr(sys.stdin.buffer, "peek", None)
             data = peek(_HEAD)[:_HEAD] if peek is not None else b""
+        elif not stat.S_ISREG(os.stat(name).st_mode):
+            return ""
         else:
             with open(name, "rb") as file:
                 data = file.read(_HEAD)
