@@ -505,3 +505,14 @@ def test_nested_records_stream_from_a_fifo_when_the_kind_is_named(tmp_path: Path
     thread.start()
     assert load(fifo, as_of=AS_OF, kind="intake") == records
     thread.join(10)
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "yaml", "csv"])
+def test_cli_kind_payload_is_the_default(tmp_path: Path, fmt: str) -> None:
+    args = ["--seed", "3", "--as-of", AS_OF.isoformat(), "-n", "20"]
+    named, default = tmp_path / f"named.{fmt}", tmp_path / f"default.{fmt}"
+    assert main(["generate", "--kind", "payload", *args, "-o", str(named)]) == 0
+    assert main(["generate", *args, "-o", str(default)]) == 0
+    assert named.read_bytes() == default.read_bytes()
+    assert main(["validate", "--kind", "payload", "--as-of", AS_OF.isoformat(), str(named)]) == 0
+    assert main(["validate", "--kind", "intake", str(named)]) == 1
