@@ -406,3 +406,11 @@ def test_shared_payer_formats_apply_to_a_tenants_own_payers() -> None:
     with pytest.raises(ConfigError, match="not one of the payers"):
         configure({**data, "tenants": {"x": {"payers": ["Aetna Health"],
                    "payer_formats": {"Humana": "HUM-#"}}}}, tenant="x")  # fmt: skip
+
+
+def test_pytest_tenant_needs_a_config(pytester: pytest.Pytester, monkeypatch: Any) -> None:
+    monkeypatch.delenv("BOOKSLOT_CONFIG", raising=False)
+    pytester.makepyfile(test_t="def test_x():\n    pass\n")
+    result = pytester.runpytest_subprocess("--bookslot-tenant=east")
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*--bookslot-tenant needs a config file*"])
