@@ -21,13 +21,15 @@ from .errors import (
     PayloadError,
     VariantError,
 )
+from .insurance import InsuranceFactory
+from .intake import PatientIntakeFactory
 from .legacy import (
     generate_and_save_bookslot_data,
     generate_bookslot_payload,
     generate_bookslot_payload_with_options,
     load_bookslot_data,
 )
-from .model import FIELDS, BookslotPayload, BookslotPayloadDict
+from .model import FIELDS, BookslotPayload, BookslotPayloadDict, Insurance, PatientIntake
 from .rules import validate
 from .seeding import seed
 
@@ -57,7 +59,11 @@ __all__ = [
     "Config",
     "ConfigError",
     "DataFileError",
+    "Insurance",
+    "InsuranceFactory",
     "LocationError",
+    "PatientIntake",
+    "PatientIntakeFactory",
     "PayloadError",
     "Variant",
     "VariantError",

@@ -12,6 +12,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable, Generator
 from typing import Any
@@ -30,6 +31,7 @@ __all__ = [
     "LeanAttribute",
     "LeanFunction",
     "Variant",
+    "check_variants",
 ]
 
 _RANDOM = seeding.RANDOM
@@ -144,8 +146,24 @@ def _family_iterators() -> list[Any]:
 
 def _email(o: Any) -> str:
     tag, number = seeding.next_email_number()
-    domain = draws.email_domain(config.current()).one(_RANDOM)
+    cfg = config.current()
+    if cfg.tenant is not None:  # a tenant's emails have a stream tag of their own
+        tag = _tenant_tag(seeding.current_seed(), cfg.tenant)
+    domain = draws.email_domain(cfg).one(_RANDOM)
     return draws.email(o.first_name, o.last_name, tag, number, domain)
+
+
+@functools.lru_cache(maxsize=64)
+def _tenant_tag(seed: int, tenant: str) -> str:
+    return seeding.email_tag(seed, "tenant", tenant)
+
+
+def _id_number(o: Any) -> str:
+    cfg = config.current()
+    if not cfg.payer_formats:
+        # Drawn before PayerName, as always: the payload stays what it was.
+        return draws.id_number(cfg).one(_RANDOM)
+    return draws.member_id(cfg, o.PayerName).one(_RANDOM)
 
 
 def _zip(dynamic: bool) -> Callable[[Any], str]:
@@ -214,24 +232,13 @@ class BookslotPayloadFactory(Factory[BookslotPayload]):
     zip_distance: Any = LeanAttribute(_zip_distance)
     dob: Any = LeanAttribute(_dob("default"))
     MemberName: Any = LeanAttribute(lambda o: draws.member_name(o.first_name, o.last_name))
-    idNumber: Any = LeanFunction(lambda: draws.id_number(config.current()).one(_RANDOM))
+    idNumber: Any = LeanAttribute(_id_number)
     GroupNumber: Any = LeanFunction(lambda: draws.group_number(config.current()).one(_RANDOM))
     PayerName: Any = LeanFunction(lambda: draws.payer(config.current()).one(_RANDOM))
 
     @classmethod
     def _generate(cls, strategy: Any, params: dict[str, Any]) -> BookslotPayload:
-        # Check the variants before drawing anything: a conflict fails fast and clearly.
-        # Only what differs from the defaults needs checking; a plain build() skips it.
-        chosen = {
-            name: params[name] for name in VARIANT_FLAGS if params.get(name, False) is not False
-        }
-        chosen.update(
-            (name, params[name]) for name in VARIANT_OPTIONS if params.get(name) is not None
-        )
-        if chosen:
-            Variants.check(chosen)
-        if params.get("as_of") is not None:
-            as_date(params["as_of"])
+        check_variants(params)
         if not _declares_its_own(cls):
             payload: BookslotPayload = super()._generate(strategy, params)  # type: ignore[no-untyped-call]
             return payload
@@ -275,6 +282,24 @@ class BookslotPayloadFactory(Factory[BookslotPayload]):
         with seeding.borrowed():
             batch = super().create_batch(size, **kwargs)
         return batch
+
+
+def check_variants(params: dict[str, Any]) -> None:
+    """Check a build's variants and ``as_of`` before anything is drawn.
+
+    A conflict fails fast and clearly. Only what differs from the defaults needs
+    checking, so a plain ``build()`` skips it. (A ``SubFactory`` does not pass
+    through ``_generate``: a factory that nests payloads calls this itself.)
+
+    Raises:
+        VariantError: Variants that exclude each other, a bad value or date.
+    """
+    chosen = {name: params[name] for name in VARIANT_FLAGS if params.get(name, False) is not False}
+    chosen.update((name, params[name]) for name in VARIANT_OPTIONS if params.get(name) is not None)
+    if chosen:
+        Variants.check(chosen)
+    if params.get("as_of") is not None:
+        as_date(params["as_of"])
 
 
 def _batch_size(size: object) -> int:

@@ -128,14 +128,15 @@ def _columns(job: Job, number: int, count: int) -> dict[str, list[str]]:
         zips = draws.locations(cfg, start, count)
     else:
         zips = job.zip_rule().many(rng("zip"), distances)
+    payers = draws.payer(cfg).many(rng("PayerName"), count)
     if variants.dynamic_phone:
         phones = draws.phones(zips, rng("phone_number"))
     else:
         phones = [cfg.phone] * count
-    return {
+    columns = {
         "first_name": first,
         "last_name": last,
-        "email": draws.emails(first, last, seeding.email_tag(job.seed, "bulk"), start + 1, domains),
+        "email": draws.emails(first, last, _email_tag(job), start + 1, domains),
         "phone_number": phones,
         "zip": zips,
         "contact_method": draws.contact_method(cfg).many(rng("contact_method"), count),
@@ -145,8 +146,18 @@ def _columns(job: Job, number: int, count: int) -> dict[str, list[str]]:
         "MemberName": [draws.member_name(f, s) for f, s in zip(first, last, strict=True)],
         "idNumber": draws.id_number(cfg).many(rng("idNumber"), count),
         "GroupNumber": draws.group_number(cfg).many(rng("GroupNumber"), count),
-        "PayerName": draws.payer(cfg).many(rng("PayerName"), count),
+        "PayerName": payers,
     }
+    if cfg.payer_formats:  # each id in its payer's format (without them: as before)
+        columns["idNumber"] = draws.member_ids(cfg, payers, rng("idNumber"))
+    return columns
+
+
+def _email_tag(job: Job) -> str:
+    # A tenant's emails have their own stream tag, so two tenants never share one.
+    if job.cfg.tenant is None:
+        return seeding.email_tag(job.seed, "bulk")
+    return seeding.email_tag(job.seed, "bulk", "tenant", job.cfg.tenant)
 
 
 def _rows(columns: dict[str, list[str]]) -> list[dict[str, str]]:

@@ -80,6 +80,12 @@ def _add_shared(parser: argparse.ArgumentParser, *, top: bool) -> None:
         default=default,
         help="reference date for ages (default: today)",
     )
+    parser.add_argument(
+        "--tenant",
+        metavar="NAME",
+        default=default,
+        help="a tenant profile of the config file (its tenants: key)",
+    )
 
 
 def _add_seed(parser: argparse.ArgumentParser) -> None:
@@ -99,6 +105,18 @@ def _add_variants(parser: argparse.ArgumentParser) -> None:
         where.add_argument(spell(flag, "cli"), action="store_true", help=VARIANT_HELP[flag])
     group.add_argument("--state", metavar="XX", help=VARIANT_HELP["state"])
     group.add_argument("--near", metavar="ZIP", help=VARIANT_HELP["near"])
+
+
+def _add_kind(parser: argparse.ArgumentParser, default: str | None) -> None:
+    from .kinds import KINDS
+
+    parser.add_argument(
+        "--kind",
+        choices=list(KINDS),
+        default=default,
+        help=f"the records: {', '.join(KINDS)} (default: "
+        f"{default or 'told from the file'}); intake and insurance are nested",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -146,6 +164,7 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="worker processes, or 'auto' (default 1)",
     )
+    _add_kind(generate, "payload")
     _add_variants(generate)
     generate.set_defaults(handler=_generate, parser=generate)
 
@@ -164,6 +183,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_format,
         help="the files' format (default: by suffix; jsonl for '-')",
     )
+    _add_kind(validate, None)
     validate.add_argument("files", nargs="+", metavar="FILE")
     validate.set_defaults(handler=_validate, parser=validate)
 
@@ -176,6 +196,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_shared(sample, top=False)
     _add_seed(sample)
+    _add_kind(sample, "payload")
     _add_variants(sample)
     sample.set_defaults(handler=_sample, parser=sample)
     return parser
@@ -193,8 +214,38 @@ def _variants(args: argparse.Namespace) -> Variants:
 
 def _config(args: argparse.Namespace) -> Any:
     from . import config
+    from .errors import ConfigError
 
-    return config.load_config(args.config) if args.config else config.current()
+    tenant = getattr(args, "tenant", None)
+    source = args.config or (os.environ.get(config.CONFIG_ENV) if tenant else None)
+    if tenant is not None and not source:
+        raise ConfigError(
+            f"--tenant {tenant!r} needs a config file with tenants: give --config FILE"
+        )
+    return config.load_config(source, tenant=tenant) if source else config.current()
+
+
+def _records(args: argparse.Namespace, seed: int, cfg: Any, count: int) -> Any:
+    """Build ``count`` records of ``--kind`` with the factory, one at a time."""
+    import importlib
+
+    from . import config, seeding
+    from .kinds import kind_named
+
+    module, name = kind_named(args.kind).factory.split(":")
+    factory = getattr(importlib.import_module(f".{module}", __package__), name)
+    chosen = _variants(args).chosen()
+    kwargs = {f"patient__{variant}": value for variant, value in chosen.items()}
+    previous = config.current()
+    config.configure(cfg)
+    before = config.set_reference_date(args.as_of)
+    try:
+        with seeding.seeded(seed):
+            for _ in range(count):
+                yield factory.build(**kwargs)
+    finally:
+        config.set_reference_date(before)
+        config.configure(previous)
 
 
 def _random_seed() -> int:
@@ -214,6 +265,8 @@ def _generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     chosen = _variants(args).chosen()
     if args.output is None:
         misplaced = [spell(name, "cli") for name in chosen]
+        if args.kind != "payload":
+            misplaced.append("--kind")
         if args.format:
             misplaced.append("--format")
         if misplaced:
@@ -230,6 +283,13 @@ def _generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.out_dir:
         parser.error("--out-dir goes with the standard sets, not with --output")
     fmt = _format_of(args.output, args.format)
+    if args.kind != "payload":
+        if args.workers != 1:
+            parser.error("--workers goes only with --kind payload (the bulk engine)")
+        if args.kind == "insurance" and chosen:
+            parser.error("variants go only with --kind payload or intake")
+        files.save(_records(args, seed, cfg, count), args.output, format=fmt.name, kind=args.kind)
+        return 0
     job = bulk.Job.make(seed, as_of=args.as_of, cfg=cfg, **chosen)
     progress = _Progress(count, sys.stderr) if _show_progress(count) else None
     blocks = bulk.encoded_blocks(
@@ -293,7 +353,7 @@ def _validate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             problems += 1
             print(f"error: {exc}", file=sys.stderr)
             continue
-        for problem in files.check(name, format=fmt, as_of=args.as_of, cfg=cfg):
+        for problem in files.check(name, format=fmt, as_of=args.as_of, cfg=cfg, kind=args.kind):
             problems += 1
             print(f"error: {problem}", file=sys.stderr)
     if problems:
@@ -306,6 +366,12 @@ def _sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from . import bulk
 
     seed = args.seed if args.seed is not None else _random_seed()
+    if args.kind != "payload":
+        if args.kind == "insurance" and _variants(args).chosen():
+            parser.error("variants go only with --kind payload or intake")
+        (record,) = _records(args, seed, _config(args), 1)
+        print(json.dumps(record, indent=2, ensure_ascii=False))
+        return 0
     # One seed, one stream: the first record that `generate --output -` writes.
     (payload,) = bulk.block(
         seed, 0, count=1, as_of=args.as_of, cfg=_config(args), **_variants(args).chosen()

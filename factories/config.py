@@ -16,6 +16,13 @@ factory, the bulk engine, the validator and the CLI all read them through
     age_bands: {default: [18, 85], young: [18, 30], senior: [65, 90]}
     id_formats: {idNumber: "INS-#####", GroupNumber: "GRP-####"}
     locations: ["20678", "10001"]
+    payer_formats: {Humana: "HUM-########"}   # member ids per payer (optional)
+    tenants:                                   # named profiles over the keys above
+      clinic-east: {email_domains: [yopmail.com], payers: [Humana]}
+
+A tenant is selected with ``configure(path, tenant="clinic-east")``,
+``bookslot-data --tenant`` or ``pytest --bookslot-tenant``: its keys replace the
+file's shared ones, and its emails never repeat another tenant's for the same seed.
 """
 
 from __future__ import annotations
@@ -126,6 +133,12 @@ class Config:
     id_number_format: str = ID_NUMBER_FORMAT
     group_number_format: str = GROUP_NUMBER_FORMAT
     locations: tuple[str, ...] = LOCATIONS
+    #: Member-id formats per payer, ``(payer, format)`` pairs; other payers use
+    #: ``id_number_format``. Empty by default, so ids are exactly as without it.
+    payer_formats: tuple[tuple[str, str], ...] = ()
+    #: The tenant profile this config was made for, if any (its emails differ from
+    #: every other tenant's).
+    tenant: str | None = None
     #: Where the config came from, for error messages ("<defaults>" or a path).
     source: str = field(default="<defaults>", compare=False)
 
@@ -156,12 +169,17 @@ def current() -> Config:
     return _current
 
 
-def configure(source: str | os.PathLike[str] | Mapping[str, Any] | Config | None) -> Config:
+def configure(
+    source: str | os.PathLike[str] | Mapping[str, Any] | Config | None,
+    *,
+    tenant: str | None = None,
+) -> Config:
     """Make a config file, mapping or :class:`Config` the active config.
 
     Args:
         source: A YAML file path, a mapping with the file's keys, a ``Config``, or
             ``None`` to go back to the defaults (ignoring :data:`CONFIG_ENV`).
+        tenant: The name of one of the file's (or mapping's) ``tenants`` profiles.
 
     Returns:
         The config now active.
@@ -170,25 +188,31 @@ def configure(source: str | os.PathLike[str] | Mapping[str, Any] | Config | None
         ConfigError: The file or mapping is invalid; the active config is unchanged.
     """
     global _current
+    if tenant is not None and (source is None or isinstance(source, Config)):
+        raise ConfigError(
+            f"tenant {excerpt(tenant)} needs a config file or mapping with tenants; "
+            f"got {'no config' if source is None else 'a Config'}"
+        )
     if source is None:
         new = DEFAULT
     elif isinstance(source, Config):
         new = source
     elif isinstance(source, Mapping):
-        new = from_mapping(source, source_name="<mapping>")
+        new = from_mapping(source, source_name="<mapping>", tenant=tenant)
     else:
-        new = load_config(source)
+        new = load_config(source, tenant=tenant)
     _current = new
     return new
 
 
-def load_config(path: str | os.PathLike[str]) -> Config:
-    """Read and validate a YAML config file.
+def load_config(path: str | os.PathLike[str], *, tenant: str | None = None) -> Config:
+    """Read and validate a YAML config file (and select one of its tenants).
 
     Raises:
         ConfigError: The file is missing, unreadable, not YAML, holds a YAML tag, a
             value YAML cannot build (such as the date 2026-02-30) or a key twice, or
-            has an unknown key or a bad value. The message names the file and key.
+            has an unknown key or a bad value, or ``tenant`` is not one of its
+            tenants. The message names the file and key.
     """
     import yaml  # deferred: most runs never read a config file
 
@@ -222,7 +246,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         raise ConfigError(
             f"config file {name!r}: expected a mapping of keys, got {type(data).__name__}"
         )
-    return from_mapping(data, source_name=name)
+    return from_mapping(data, source_name=name, tenant=tenant)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -317,17 +341,68 @@ _KEYS = (
     "age_bands",
     "id_formats",
     "locations",
+    "payer_formats",
+    "tenants",
 )
+#: Tenant names: letters, digits, "_" and "-".
+_TENANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,59}")
 
 
-def from_mapping(data: Mapping[str, Any], *, source_name: str = "<mapping>") -> Config:
+def from_mapping(
+    data: Mapping[str, Any], *, source_name: str = "<mapping>", tenant: str | None = None
+) -> Config:
     """Build a validated :class:`Config` from a mapping with the config file's keys.
 
+    Every tenant profile is checked, whichever is selected.
+
+    Args:
+        data: The keys.
+        source_name: The file or mapping, for messages.
+        tenant: A name in ``data["tenants"]``, whose keys replace the shared ones.
+
     Raises:
-        ConfigError: An unknown key (with the closest known key suggested) or a bad value.
+        ConfigError: An unknown key (with the closest known key suggested), a bad
+            value, or an unknown tenant (with the known ones listed).
     """
     checker = _Checker(source_name)
-    changes: dict[str, Any] = {}
+    shared = {key: value for key, value in data.items() if key != "tenants"}
+    base = _from_keys(shared, source_name, None)
+    profiles = checker.tenants("tenants", data.get("tenants", {}))
+    configs = {
+        name: _from_keys(_profile(shared, keys, base), f"{source_name}, tenant {name!r}", name)
+        for name, keys in profiles.items()
+    }
+    if tenant is None:
+        return base
+    if tenant in configs:
+        return configs[tenant]
+    known = sorted(configs)
+    hint = difflib.get_close_matches(str(tenant), known, n=1)
+    suggestion = f"did you mean {hint[0]!r}? " if hint else ""
+    listed = f"known tenants: {', '.join(known)}" if known else "it defines no tenants"
+    raise ConfigError(
+        f"config {source_name!r}: unknown tenant {excerpt(tenant, 60)}; {suggestion}{listed}"
+    )
+
+
+def _profile(shared: Mapping[str, Any], keys: Mapping[str, Any], base: Config) -> dict[str, Any]:
+    """A tenant's keys over the shared ones.
+
+    Shared ``payer_formats`` apply to the tenant's own payers only, so a tenant may
+    keep fewer payers without repeating the formats.
+    """
+    merged = {**shared, **keys}
+    if "payer_formats" not in keys and base.payer_formats:
+        payers = keys.get("payers", base.payers)
+        payers = [payers] if isinstance(payers, str) else payers
+        if isinstance(payers, (list, tuple)):
+            merged["payer_formats"] = {p: f for p, f in base.payer_formats if p in payers}
+    return merged
+
+
+def _from_keys(data: Mapping[str, Any], source_name: str, tenant: str | None) -> Config:
+    checker = _Checker(source_name)
+    changes: dict[str, Any] = {"tenant": tenant}
     for key, value in data.items():
         if key not in _KEYS:
             hint = difflib.get_close_matches(str(key), _KEYS, n=1)
@@ -351,8 +426,18 @@ def from_mapping(data: Mapping[str, Any], *, source_name: str = "<mapping>") -> 
             changes[key] = checker.zip_list(key, value)
         elif key == "age_bands":
             changes[key] = checker.age_bands(key, value)
+        elif key == "payer_formats":
+            changes[key] = checker.payer_formats(key, value)
+        elif key == "tenants":
+            raise checker.error(key, "is inside a tenant; expected tenants only at the top level")
         else:  # id_formats
             changes.update(checker.id_formats(key, value))
+    payers = changes.get("payers", DEFAULT.payers)
+    for payer, _ in changes.get("payer_formats", ()):
+        if payer not in payers:
+            raise checker.error(
+                f"payer_formats.{payer}", f"is not one of the payers: {', '.join(payers)}"
+            )
     return replace(DEFAULT, source=source_name, **changes)
 
 
@@ -460,6 +545,42 @@ class _Checker:
             bands[str(name)] = (low, high)
         return replace(AgeBands(), **bands)
 
+    def _id_format(self, key: str, fmt: Any) -> str:
+        if not isinstance(fmt, str) or not _ID_FORMAT_RE.fullmatch(fmt):
+            raise self.error(
+                key,
+                f"is {excerpt(fmt, 60)}; expected an uppercase letter prefix and 1 to 12 "
+                "'#' digits, like 'INS-#####'",
+            )
+        return fmt
+
+    def payer_formats(self, key: str, value: Any) -> tuple[tuple[str, str], ...]:
+        if not isinstance(value, Mapping):
+            raise self.error(key, f"is {excerpt(value, 60)}; expected a mapping of payer: format")
+        return tuple(
+            (str(payer), self._id_format(f"{key}.{payer}", fmt)) for payer, fmt in value.items()
+        )
+
+    def tenants(self, key: str, value: Any) -> dict[str, Mapping[str, Any]]:
+        if not isinstance(value, Mapping):
+            raise self.error(
+                key, f"is {excerpt(value, 60)}; expected a mapping of tenant names to keys"
+            )
+        out: dict[str, Mapping[str, Any]] = {}
+        for name, keys in value.items():
+            if not isinstance(name, str) or not _TENANT_RE.fullmatch(name):
+                raise self.error(
+                    f"{key}.{name}", "is not a tenant name; expected letters, digits, '_' or '-'"
+                )
+            if keys is None:
+                keys = {}
+            if not isinstance(keys, Mapping):
+                raise self.error(
+                    f"{key}.{name}", f"is {excerpt(keys, 60)}; expected a mapping of config keys"
+                )
+            out[name] = keys
+        return out
+
     def id_formats(self, key: str, value: Any) -> dict[str, str]:
         names = {"idNumber": "id_number_format", "GroupNumber": "group_number_format"}
         if not isinstance(value, Mapping):
@@ -470,13 +591,7 @@ class _Checker:
                 hint = difflib.get_close_matches(str(name), list(names), n=1)
                 suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
                 raise self.error(f"{key}.{name}", f"is not a known id field{suggestion}")
-            if not isinstance(fmt, str) or not _ID_FORMAT_RE.fullmatch(fmt):
-                raise self.error(
-                    f"{key}.{name}",
-                    f"is {excerpt(fmt, 60)}; expected an uppercase letter prefix and 1 to 12 "
-                    "'#' digits, like 'INS-#####'",
-                )
-            out[names[name]] = fmt
+            out[names[name]] = self._id_format(f"{key}.{name}", fmt)
         return out
 
 

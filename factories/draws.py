@@ -40,6 +40,8 @@ __all__ = [
     "last_name",
     "location",
     "locations",
+    "member_id",
+    "member_ids",
     "member_name",
     "payer",
     "phone",
@@ -85,6 +87,17 @@ def payer(cfg: Config) -> Choice:
 def id_number(cfg: Config) -> IdFormat:
     """``idNumber``: uniform over the digits of the config's format (``INS-#####``)."""
     return tables.tables(cfg).id_number
+
+
+def member_id(cfg: Config, payer: str) -> IdFormat:
+    """``idNumber`` and ``member_id``: the payer's ``payer_formats`` format, else ``idNumber``'s."""
+    return tables.tables(cfg).member_id(payer)
+
+
+def member_ids(cfg: Config, payers: Sequence[str], rng: random.Random) -> list[str]:
+    """The ``idNumber`` column when ``payer_formats`` is set: one id per record's payer."""
+    table = tables.tables(cfg)
+    return [table.member_id(payer).one(rng) for payer in payers]
 
 
 def group_number(cfg: Config) -> IdFormat:

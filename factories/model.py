@@ -17,7 +17,21 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any, TypedDict
 
-__all__ = ["BLOCK_SIZE", "FIELDS", "BookslotPayload", "BookslotPayloadDict"]
+__all__ = [
+    "ADDRESS_FIELDS",
+    "APPOINTMENT_FIELDS",
+    "BLOCK_SIZE",
+    "CONSENT_FIELDS",
+    "EMERGENCY_CONTACT_FIELDS",
+    "FIELDS",
+    "INSURANCE_FIELDS",
+    "INTAKE_FIELDS",
+    "SUBSCRIBER_FIELDS",
+    "BookslotPayload",
+    "BookslotPayloadDict",
+    "Insurance",
+    "PatientIntake",
+]
 
 #: The 13 payload keys, in the order the booking API and the data files use.
 FIELDS: tuple[str, ...] = (
@@ -68,8 +82,67 @@ class BookslotPayload(dict[str, str]):
     """
 
 
+#: The keys of a patient intake (:class:`PatientIntake`), in order.
+INTAKE_FIELDS: tuple[str, ...] = (
+    "patient",
+    "address",
+    "sex",
+    "preferred_language",
+    "emergency_contact",
+    "reason_for_visit",
+    "allergies",
+    "medications",
+    "consents",
+    "appointment",
+    "insurance",
+)
+#: The keys of an intake's ``address``.
+ADDRESS_FIELDS: tuple[str, ...] = ("line1", "line2", "city", "state", "zip")
+#: The keys of an intake's ``emergency_contact``.
+EMERGENCY_CONTACT_FIELDS: tuple[str, ...] = ("name", "relationship", "phone")
+#: The keys of an intake's ``consents`` (booleans).
+CONSENT_FIELDS: tuple[str, ...] = (
+    "privacy_notice",
+    "treatment",
+    "sms_reminders",
+    "email_reminders",
+)
+#: The keys of an intake's ``appointment``.
+APPOINTMENT_FIELDS: tuple[str, ...] = ("date", "time", "timezone")
+#: The keys of an insurance record (:class:`Insurance`), in order.
+INSURANCE_FIELDS: tuple[str, ...] = (
+    "payer",
+    "member_id",
+    "group_number",
+    "plan_type",
+    "subscriber_relationship",
+    "subscriber",
+    "effective_date",
+    "termination_date",
+    "copay",
+)
+#: The keys of an insurance record's ``subscriber``.
+SUBSCRIBER_FIELDS: tuple[str, ...] = ("name", "dob")
+
+
+class PatientIntake(dict[str, Any]):
+    """A patient intake: a plain ``dict`` in :data:`INTAKE_FIELDS` order, JSON-ready.
+
+    ``patient`` is a :class:`BookslotPayload`, ``insurance`` an :class:`Insurance`;
+    the other values are strings, booleans, lists of strings and mappings of them.
+    """
+
+
+class Insurance(dict[str, Any]):
+    """An insurance record: a plain ``dict`` in :data:`INSURANCE_FIELDS` order.
+
+    ``copay`` is whole dollars (an ``int``), ``subscriber`` a mapping of ``name`` and
+    ``dob``; the other values are strings.
+    """
+
+
 #: The dict subclasses that PyYAML writes as plain mappings.
-RECORD_TYPES: tuple[type[dict[str, Any]], ...] = (BookslotPayload,)
+RECORD_TYPES: tuple[type[dict[str, Any]], ...] = (BookslotPayload, PatientIntake, Insurance)
 
 
 def _teach_yaml(yaml: ModuleType) -> None:

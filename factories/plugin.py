@@ -13,6 +13,10 @@ Fixtures (all function-scoped unless noted):
 - ``bookslot_batch``: five payloads with distinct emails;
 - ``fake_bookslot_data`` and ``fake_bookslot_batch``: the original design's names;
 - ``bookslot_data_file``: the records of a data file, loaded and validated;
+- ``patient_intake``, ``patient_intake_factory``, ``patient_intake__<field>`` and
+  ``insurance``, ``insurance_factory``, ``insurance__<field>``: the intake (whose
+  ``patient`` is the test's ``bookslot_payload``, and whose ``insurance`` carries its
+  payer and ids) and a standalone insurance record;
 - ``bookslot_seed`` (session): the run's seed, for fixtures of a wider scope.
 
 Seeding: the run has one seed (``--bookslot-seed``, else random) and one date
@@ -58,6 +62,8 @@ from .bookslot import BookslotPayloadFactory
 from .config import CONFIG_ENV
 from .datasets import DEFAULT_FILE as DEFAULT_DATA_FILE
 from .errors import ConfigError, DataFileError, VariantError
+from .insurance import InsuranceFactory
+from .intake import INSURANCE_OF_PATIENT, PatientIntakeFactory
 from .model import BookslotPayload
 from .variants import parse_date, parse_seed
 
@@ -137,6 +143,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         f"(default: ini bookslot_config, else ${CONFIG_ENV}).",
     )
     group.addoption(
+        "--bookslot-tenant",
+        dest="bookslot_tenant",
+        metavar="NAME",
+        default=None,
+        help="Tenant profile of the config file (its tenants: key).",
+    )
+    group.addoption(
         "--bookslot-data-file",
         dest="bookslot_data_file",
         metavar="PATH",
@@ -188,7 +201,13 @@ def _asked(config: pytest.Config) -> bool:
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput is not None:
         return bool(workerinput.get("bookslot_asked"))
-    options = ("bookslot_seed", "bookslot_as_of", "bookslot_config", "bookslot_data_file")
+    options = (
+        "bookslot_seed",
+        "bookslot_as_of",
+        "bookslot_config",
+        "bookslot_data_file",
+        "bookslot_tenant",
+    )
     inis = ("bookslot_seed", "bookslot_as_of", "bookslot_config")
     return any(config.getoption(name) is not None for name in options) or any(
         _from_ini(config, name) is not None for name in inis
@@ -222,10 +241,13 @@ class _WorkerNode(Protocol):
 class XdistHooks:
     """Hooks for pytest-xdist, registered only when it is active."""
 
-    def __init__(self, run: _Run, source: tuple[str, str] | None, asked: bool) -> None:
+    def __init__(
+        self, run: _Run, source: tuple[str, str] | None, asked: bool, tenant: str | None = None
+    ) -> None:
         self.run = run
         self.source = source
         self.asked = asked
+        self.tenant = tenant
 
     def pytest_configure_node(self, node: _WorkerNode) -> None:
         """Send the controller's seed, date and config file to a worker.
@@ -237,6 +259,7 @@ class XdistHooks:
         node.workerinput["bookslot_as_of"] = self.run.as_of.isoformat()
         node.workerinput["bookslot_config"] = list(self.source) if self.source else None
         node.workerinput["bookslot_asked"] = self.asked
+        node.workerinput["bookslot_tenant"] = self.tenant
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -248,13 +271,20 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     source: tuple[str, str] | None
+    tenant: str | None
     if workerinput is not None and "bookslot_seed" in workerinput:
         run = _Run(workerinput["bookslot_seed"], date.fromisoformat(workerinput["bookslot_as_of"]))
         given = workerinput["bookslot_config"]
         source = (given[0], given[1]) if given else None
+        tenant = workerinput.get("bookslot_tenant")
     else:
         run = _run_from_options(config)
         source = _config_source(config)
+        tenant = config.getoption("bookslot_tenant")
+        if tenant is not None and source is None:
+            raise pytest.UsageError(
+                "--bookslot-tenant needs a config file with tenants: give --bookslot-config FILE"
+            )
 
     # Everything is checked; change the process state and undo it at unconfigure,
     # so a pytest run inside a test (pytester) leaves its host as it was.
@@ -267,7 +297,7 @@ def pytest_configure(config: pytest.Config) -> None:
         except ConfigError:  # a bad BOOKSLOT_CONFIG that the option overrides
             previous = None
         try:
-            _config.configure(path)
+            _config.configure(path, tenant=tenant)
         except ConfigError as exc:
             raise pytest.UsageError(f"{exc} (given by {origin})") from None
         undo.callback(_config.configure, previous)
@@ -280,7 +310,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.option.bookslot_seed = run.seed
     config.option.bookslot_as_of = run.as_of.isoformat()
     if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(XdistHooks(run, source, config.stash[_ASKED]))
+        config.pluginmanager.register(XdistHooks(run, source, config.stash[_ASKED], tenant))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -400,6 +430,11 @@ young_bookslot_payload = _variant_fixture("young", "the young band")
 senior_bookslot_payload = _variant_fixture("senior", "the senior band")
 dynamic_zip_bookslot_payload = _variant_fixture("dynamic_zip", "a real residential ZIP")
 dynamic_location_bookslot_payload = _variant_fixture("dynamic_location", "a booking location")
+# pytest-factoryboy passes a SubFactory's model fixture in whole (the intake's
+# patient is the test's bookslot_payload), so the intake's insurance is built from
+# that patient here, instead of as a separate `insurance` fixture with its own payer.
+register(PatientIntakeFactory, insurance=INSURANCE_OF_PATIENT)
+register(InsuranceFactory)
 
 
 @pytest.fixture

@@ -40,6 +40,9 @@ class _Rules:
         self.id_number = table.id_number.pattern
         self.group_number = table.group_number.pattern
         self.id_number_format = cfg.id_number_format
+        self.payer_formats = {
+            payer: (table.member_id(payer).pattern, fmt) for payer, fmt in cfg.payer_formats
+        }
         self.group_number_format = cfg.group_number_format
         self.choices = {
             "contact_method": (self.contact_methods, cfg.contact_methods),
@@ -133,8 +136,11 @@ def validate(
 
     if payload["MemberName"] != f"{payload['first_name']} {payload['last_name']}":
         raise _fail("MemberName", payload["MemberName"], "first_name and last_name with a space")
-    if not rules.id_number.fullmatch(payload["idNumber"]):
-        raise _fail("idNumber", payload["idNumber"], f"the format {rules.id_number_format}")
+    id_pattern, id_format = rules.payer_formats.get(
+        payload["PayerName"], (rules.id_number, rules.id_number_format)
+    )
+    if not id_pattern.fullmatch(payload["idNumber"]):
+        raise _fail("idNumber", payload["idNumber"], f"the format {id_format}")
     if not rules.group_number.fullmatch(payload["GroupNumber"]):
         raise _fail(
             "GroupNumber", payload["GroupNumber"], f"the format {rules.group_number_format}"

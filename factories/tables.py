@@ -31,13 +31,26 @@ from .config import Config
 from .errors import VariantError, excerpt
 
 __all__ = [
+    "ALLERGIES",
+    "APPOINTMENT_DAYS",
+    "APPOINTMENT_SLOTS",
+    "COPAYS",
     "DATE_FORMAT",
+    "LANGUAGE_WEIGHTS",
     "MAX_LOCAL_PART",
+    "MEDICATIONS",
+    "PLAN_TYPES",
+    "REASONS_FOR_VISIT",
+    "RELATIONSHIP_WEIGHTS",
+    "SEX_WEIGHTS",
+    "STREET_NAMES",
+    "SUBSCRIBER_RELATIONSHIP_WEIGHTS",
     "BirthDates",
     "Choice",
     "IdFormat",
     "Tables",
     "age",
+    "age_band_start",
     "area_codes",
     "birth_date_range",
     "birth_dates",
@@ -45,9 +58,18 @@ __all__ = [
     "fictional_number",
     "first_names",
     "format_date",
+    "languages",
     "last_names",
+    "name_sexes",
     "near_choices",
+    "parse_date",
+    "plan_types",
+    "plan_weights",
+    "relationships",
+    "sexes",
+    "subscriber_relationships",
     "tables",
+    "weighted",
     "zip_choice",
     "zip_pool",
 ]
@@ -186,6 +208,11 @@ class Tables:
         self.id_number = IdFormat.parse(cfg.id_number_format)
         self.group_number = IdFormat.parse(cfg.group_number_format)
         self.max_distance = max(int(d) for d in cfg.zip_distances)
+        self.payer_formats = {payer: IdFormat.parse(fmt) for payer, fmt in cfg.payer_formats}
+
+    def member_id(self, payer: str) -> IdFormat:
+        """Return the member-id format of a payer: its own, else ``idNumber``'s."""
+        return self.payer_formats.get(payer, self.id_number)
 
     def band(self, name: str) -> tuple[int, int]:
         """Return the age band ``default``, ``young`` or ``senior``."""
@@ -373,3 +400,294 @@ def fictional_number(area_code: str, line: int) -> str:
     '3015550107'
     """
     return f"{area_code}55501{line:02d}"
+
+
+# --- intake and insurance ------------------------------------------------------------
+# Small curated tables of plain words a form accepts. Each weight table cites its
+# source; the figures are rounded, and only their proportions matter.
+
+#: FHIR's administrative gender codes (http://hl7.org/fhir/administrative-gender),
+#: weighted as US data shows: female 50.5% and male 49.5% of the population (US
+#: Census Bureau, ACS 2022 1-year, table S0101), with 0.5% "other" for the share of
+#: adults who are nonbinary (Williams Institute, "Nonbinary LGBTQ Adults in the
+#: United States", 2021) and 0.2% "unknown" for forms left blank.
+SEX_WEIGHTS: tuple[tuple[str, float], ...] = (
+    ("female", 50.5),
+    ("male", 49.5),
+    ("other", 0.5),
+    ("unknown", 0.2),
+)
+
+#: Languages spoken at home by the population 5 years and over, in thousands: US
+#: Census Bureau, American Community Survey 2019 1-year estimates, table B16001
+#: ("Language Spoken at Home by Ability to Speak English"), the 14 largest groups.
+#: The smaller languages are left out, so English is 83% of this table (78% of all).
+LANGUAGE_WEIGHTS: tuple[tuple[str, float], ...] = (
+    ("English", 241_000),
+    ("Spanish", 41_760),
+    ("Chinese", 3_490),
+    ("Tagalog", 1_760),
+    ("Vietnamese", 1_570),
+    ("Arabic", 1_260),
+    ("French", 1_170),
+    ("Korean", 1_080),
+    ("Russian", 940),
+    ("Haitian Creole", 920),
+    ("German", 890),
+    ("Hindi", 870),
+    ("Portuguese", 780),
+    ("Italian", 540),
+)
+
+#: The most common US street names: the National League of Cities' count over the
+#: US Census Bureau's street data ("Most common U.S. street names", NLC, 1993).
+STREET_NAMES: tuple[str, ...] = (
+    "Second",
+    "Third",
+    "First",
+    "Fourth",
+    "Park",
+    "Fifth",
+    "Main",
+    "Sixth",
+    "Oak",
+    "Seventh",
+    "Pine",
+    "Maple",
+    "Cedar",
+    "Eighth",
+    "Elm",
+    "View",
+    "Washington",
+    "Ninth",
+    "Lake",
+    "Hill",
+)
+#: Street suffixes, as the USPS abbreviates them (Publication 28, appendix C1).
+STREET_SUFFIXES: tuple[str, ...] = ("St", "Ave", "Rd", "Dr", "Ln", "Ct", "Blvd", "Way", "Pl")
+#: Secondary unit designators (USPS Publication 28, appendix C2).
+UNIT_DESIGNATORS: tuple[str, ...] = ("Apt", "Unit", "Suite")
+#: The share of addresses with a second line (an apartment or unit): about a third
+#: of US households live in multi-unit buildings (ACS 2022 1-year, table DP04).
+LINE2_SHARE = 0.3
+
+#: Emergency contacts' relationships to the patient, weighted by how often intake
+#: forms name them (a curated estimate: spouses and parents most often).
+RELATIONSHIP_WEIGHTS: tuple[tuple[str, float], ...] = (
+    ("spouse", 35),
+    ("parent", 25),
+    ("child", 15),
+    ("sibling", 10),
+    ("friend", 10),
+    ("other", 5),
+)
+#: The share of emergency contacts (family only) who share the patient's last name.
+SHARED_LAST_NAME = 0.7
+
+#: Reasons for a primary-care visit, in a patient's plain words (after the most
+#: frequent reasons of the CDC's National Ambulatory Medical Care Survey, 2019).
+REASONS_FOR_VISIT: tuple[str, ...] = (
+    "Annual physical",
+    "Follow-up visit",
+    "Cough",
+    "Sore throat",
+    "Back pain",
+    "Knee pain",
+    "Headache",
+    "Skin rash",
+    "Ear pain",
+    "Stomach pain",
+    "Blood pressure check",
+    "Diabetes check",
+    "Vaccination",
+    "Prescription refill",
+    "Lab results review",
+    "Allergy symptoms",
+    "Fever",
+    "Fatigue",
+)
+
+#: Common allergies (drug allergies and the foods the FDA names as major allergens).
+ALLERGIES: tuple[str, ...] = (
+    "Penicillin",
+    "Sulfa drugs",
+    "Aspirin",
+    "Ibuprofen",
+    "Codeine",
+    "Latex",
+    "Peanuts",
+    "Tree nuts",
+    "Shellfish",
+    "Eggs",
+    "Milk",
+    "Bee stings",
+    "Pollen",
+    "Dust mites",
+)
+#: The share of patients who report no allergy (most intake forms say "none").
+NO_ALLERGY_SHARE = 0.6
+
+#: The most prescribed US drugs (ClinCalc DrugStats, from the Medical Expenditure
+#: Panel Survey, 2021), generic names.
+MEDICATIONS: tuple[str, ...] = (
+    "Atorvastatin",
+    "Metformin",
+    "Levothyroxine",
+    "Lisinopril",
+    "Amlodipine",
+    "Metoprolol",
+    "Albuterol",
+    "Omeprazole",
+    "Losartan",
+    "Gabapentin",
+    "Hydrochlorothiazide",
+    "Sertraline",
+    "Simvastatin",
+    "Montelukast",
+)
+#: The share of adults who take no prescription drug (CDC, NCHS Data Brief 334: about
+#: half of US adults used one in the past 30 days).
+NO_MEDICATION_SHARE = 0.5
+#: At most this many allergies or medications are listed.
+MAX_LISTED = 3
+
+#: Appointment slots: on the quarter hour, the first at 08:00, the last at 16:45,
+#: so that a 15-minute visit ends by 17:00.
+APPOINTMENT_SLOTS: tuple[str, ...] = tuple(
+    f"{minutes // 60:02d}:{minutes % 60:02d}" for minutes in range(8 * 60, 17 * 60, 15)
+)
+#: An appointment is on a business day (Monday to Friday) within this many days
+#: after the reference date.
+APPOINTMENT_DAYS = 90
+
+#: Plan types, and their weights by age: HMO, PPO, EPO and POS are employer and
+#: marketplace plans (KFF Employer Health Benefits Survey 2023: PPO 47%, HMO 13%,
+#: POS 8%, with EPOs counted among HMOs); Medicare Advantage only from 65 (or for
+#: a disabled patient); Medicaid managed care weighted toward the young (KFF:
+#: Medicaid covers about a quarter of adults under 30, and far fewer after).
+PLAN_TYPES: tuple[str, ...] = (
+    "HMO",
+    "PPO",
+    "EPO",
+    "POS",
+    "Medicare Advantage",
+    "Medicaid managed care",
+)
+#: Weights of PLAN_TYPES by age band: (lowest age, weights).
+PLAN_WEIGHTS_BY_AGE: tuple[tuple[int, tuple[float, ...]], ...] = (
+    (0, (13, 47, 6, 8, 0, 26)),
+    (30, (15, 52, 7, 9, 0, 17)),
+    (45, (16, 56, 7, 9, 0, 12)),
+    (65, (4, 10, 2, 2, 72, 10)),
+)
+#: The weights of a disabled patient under 65: Medicare covers them.
+PLAN_WEIGHTS_DISABLED: tuple[float, ...] = (4, 10, 2, 2, 62, 20)
+#: Typical copays of a primary-care visit per plan type, in whole dollars (KFF
+#: Employer Health Benefits Survey 2023: averages of $25-$30; Medicare Advantage
+#: and Medicaid plans often charge little or nothing).
+COPAYS: dict[str, tuple[int, ...]] = {
+    "HMO": (10, 15, 20, 25, 30, 35, 40),
+    "PPO": (20, 25, 30, 35, 40, 45, 50),
+    "EPO": (15, 20, 25, 30, 35, 40),
+    "POS": (15, 20, 25, 30, 35, 40),
+    "Medicare Advantage": (0, 5, 10, 15, 20),
+    "Medicaid managed care": (0, 1, 2, 3, 4),
+}
+#: The patient's relationship to the subscriber (FHIR's subscriber-relationship
+#: codes, narrowed), and its weights: most patients are their own subscriber.
+SUBSCRIBER_RELATIONSHIP_WEIGHTS: tuple[tuple[str, float], ...] = (
+    ("self", 70),
+    ("spouse", 18),
+    ("child", 9),
+    ("other", 3),
+)
+#: A child is covered on a parent's plan up to this age (the Affordable Care Act).
+DEPENDENT_AGE_LIMIT = 26
+#: A parent is at least this many years older than the child.
+MIN_PARENT_GAP = 15
+#: A parent is at most this many years older than the child.
+MAX_PARENT_GAP = 45
+#: A spouse's age differs from the patient's by at most this many years.
+MAX_SPOUSE_GAP = 15
+#: Subscribers are adults: at least this old.
+ADULT_AGE = 18
+#: The oldest subscriber drawn.
+MAX_SUBSCRIBER_AGE = 100
+#: A plan started up to this many days before the reference date.
+MAX_COVERAGE_DAYS = 5 * 365
+#: The share of plans with a termination date (the others are open-ended).
+TERMINATED_SHARE = 0.3
+
+
+def weighted(pairs: Sequence[tuple[str, float]]) -> Choice:
+    """Return a weighted :class:`Choice` of ``(value, weight)`` pairs."""
+    return Choice([value for value, _ in pairs], [weight for _, weight in pairs])
+
+
+@cache
+def sexes() -> Choice:
+    """The administrative genders with their weights."""
+    return weighted(SEX_WEIGHTS)
+
+
+@cache
+def name_sexes() -> dict[str, str]:
+    """Which first names Faker's tables call female or male (names in both: neither)."""
+    from faker.providers.person.en_US import Provider
+
+    female, male = set(Provider.first_names_female), set(Provider.first_names_male)
+    out = {name: "female" for name in female - male}
+    out.update((name, "male") for name in male - female)
+    return out
+
+
+@cache
+def languages() -> Choice:
+    """The languages spoken at home, weighted by the ACS."""
+    return weighted(LANGUAGE_WEIGHTS)
+
+
+@cache
+def relationships() -> Choice:
+    """Emergency contacts' relationships, weighted."""
+    return weighted(RELATIONSHIP_WEIGHTS)
+
+
+@cache
+def subscriber_relationships() -> Choice:
+    """The patient's relationship to the subscriber, weighted."""
+    return weighted(SUBSCRIBER_RELATIONSHIP_WEIGHTS)
+
+
+def plan_weights(age_years: int, disabled: bool = False) -> tuple[float, ...]:
+    """Return the weights of :data:`PLAN_TYPES` for a patient of an age."""
+    if disabled and age_years < 65:
+        return PLAN_WEIGHTS_DISABLED
+    weights = PLAN_WEIGHTS_BY_AGE[0][1]
+    for low, band in PLAN_WEIGHTS_BY_AGE:
+        if age_years >= low:
+            weights = band
+    return weights
+
+
+@lru_cache(maxsize=16)
+def plan_types(age_years_band: int, disabled: bool = False) -> Choice:
+    """Return the plan types for an age band's lowest age (see :func:`plan_weights`)."""
+    return Choice(PLAN_TYPES, plan_weights(age_years_band, disabled))
+
+
+def age_band_start(age_years: int) -> int:
+    """Return the lowest age of the plan-weight band an age falls in."""
+    start = 0
+    for low, _ in PLAN_WEIGHTS_BY_AGE:
+        if age_years >= low:
+            start = low
+    return start
+
+
+def parse_date(text: str) -> date:
+    """Parse a ``MM/DD/YYYY`` date (raises ``ValueError``)."""
+    if not re.fullmatch(r"[0-9]{2}/[0-9]{2}/[0-9]{4}", text):
+        raise ValueError(text)
+    month, day, year = text.split("/")
+    return date(int(year), int(month), int(day))

@@ -773,3 +773,32 @@ def default_config() -> Iterator[None]:
     configure(None)
     yield
     configure(None)
+
+
+def chi_square(observed: dict[str, int], expected: dict[str, float]) -> tuple[float, float]:
+    """Pearson's statistic and its 0.1% critical value (Wilson-Hilferty), pooling small cells.
+
+    Cells expected below 5 are pooled into one, as the test requires.
+    """
+    pooled_o, pooled_e = 0, 0.0
+    stat, cells = 0.0, 0
+    for key, want in expected.items():
+        got = observed.get(key, 0)
+        if want < 5:
+            pooled_o += got
+            pooled_e += want
+            continue
+        stat += (got - want) ** 2 / want
+        cells += 1
+    if pooled_e > 0:
+        stat += (pooled_o - pooled_e) ** 2 / max(pooled_e, 1e-9)
+        cells += 1
+    df = max(cells - 1, 1)
+    z = 3.090232  # the standard normal's 99.9th percentile
+    critical = df * (1 - 2 / (9 * df) + z * math.sqrt(2 / (9 * df))) ** 3
+    return stat, critical
+
+
+def business_day(day: date) -> bool:
+    """Monday to Friday."""
+    return day.isoweekday() <= 5

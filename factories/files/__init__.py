@@ -1,8 +1,8 @@
 """Data files of records: JSON, JSON Lines, YAML and CSV, written atomically, read back checked.
 
-This package knows nothing about factories: it writes any records (mappings of
-strings to strings) and reads records back, checking each one with
-:func:`bookslot_factories.validate`.
+This package knows nothing about factories: it writes any records (flat mappings
+of strings to strings, or the nested intake and insurance records) and reads records
+back, checking each one with the rules of its kind (:mod:`bookslot_factories.kinds`).
 
 >>> from bookslot_factories import BookslotPayloadFactory, seed
 >>> from bookslot_factories.files import load, save

@@ -1,4 +1,8 @@
-"""Reading records back: every record is checked with the payload rules as it is read."""
+"""Reading records back: every record is checked with its kind's rules as it is read.
+
+A file's kind (``payload``, ``intake``, ``insurance``) is the one named, else the one
+its first characters show (:func:`~bookslot_factories.kinds.detect`).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,17 @@ import stat
 import sys
 from collections.abc import Callable, Iterator
 from datetime import date
-from typing import IO
+from typing import IO, Any
 
 from ..config import Config
 from ..errors import DataFileError, PayloadError
-from ..rules import validate
+from ..kinds import Kind, detect, kind_named
 from ._io import Records, StrPath, io_error, path_name
 from .formats import format_for
+from .nested import format_of
+
+#: How much of a file its kind is told from.
+_HEAD = 65_536
 
 __all__ = ["check", "iter_load", "load"]
 
@@ -23,7 +31,8 @@ def _judged(
     name: str,
     as_of: date | None,
     cfg: Config | None,
-) -> Iterator[tuple[dict[str, str], DataFileError | None]]:
+    kind: Kind,
+) -> Iterator[tuple[dict[str, Any], DataFileError | None]]:
     """Yield each record with the rule it breaks, if any; raise what stops reading."""
     stdin = name == "-"
     display = "<stdin>" if stdin else name
@@ -42,7 +51,7 @@ def _judged(
                 raise io_error(display, "read", exc) from None
             problem = None
             try:
-                validate(record, as_of=as_of, cfg=cfg)
+                kind.validate(record, as_of=as_of, cfg=cfg)
             except PayloadError as exc:
                 field = exc.field
                 problem = DataFileError(
@@ -64,17 +73,21 @@ def _checked(
     name: str,
     as_of: date | None,
     cfg: Config | None,
-) -> Iterator[dict[str, str]]:
-    for record, problem in _judged(read, name, as_of, cfg):
+    kind: Kind,
+) -> Iterator[dict[str, Any]]:
+    for record, problem in _judged(read, name, as_of, cfg, kind):
         if problem is not None:
             raise problem
         yield record
 
 
-def _reader(path: StrPath, format: str | None) -> tuple[str, Callable[[IO[bytes], str], Records]]:
-    """Return the file's name and reader; raise at once for a bad format or path."""
+def _reader(
+    path: StrPath, format: str | None, kind: str | None
+) -> tuple[str, Callable[[IO[bytes], str], Records], Kind]:
+    """Return the file's name, reader and kind; raise at once for a bad format or path."""
     name = path_name(path)
     fmt = format_for(path, format)
+    chosen = kind_named(kind) if kind is not None else None
     if name != "-":
         try:
             if stat.S_ISDIR(os.stat(name).st_mode):
@@ -83,7 +96,29 @@ def _reader(path: StrPath, format: str | None) -> tuple[str, Callable[[IO[bytes]
             raise DataFileError("cannot read: the file does not exist", path=name) from None
         except OSError:
             pass  # reported when the file is opened, with the system's reason
-    return name, fmt.read
+    if chosen is None:
+        chosen = kind_named(detect(_head(name)))
+    return name, format_of(chosen, fmt).read, chosen
+
+
+def _head(name: str) -> str:
+    """The first characters of a file (of standard input: what is buffered).
+
+    Only a regular file is opened for it: a FIFO or a device would give its data to
+    this look and not to the reader (name the kind to read nested records from one).
+    """
+    try:
+        if name == "-":
+            peek = getattr(sys.stdin.buffer, "peek", None)
+            data = peek(_HEAD)[:_HEAD] if peek is not None else b""
+        elif not stat.S_ISREG(os.stat(name).st_mode):
+            return ""
+        else:
+            with open(name, "rb") as file:
+                data = file.read(_HEAD)
+    except (OSError, ValueError):
+        return ""  # reported when the file is read, with the system's reason
+    return data.decode("utf-8", "replace")
 
 
 def check(
@@ -92,6 +127,7 @@ def check(
     format: str | None = None,
     as_of: date | None = None,
     cfg: Config | None = None,
+    kind: str | None = None,
 ) -> Iterator[DataFileError]:
     """Yield every problem of a data file, for a report (``load`` stops at the first).
 
@@ -104,13 +140,15 @@ def check(
             suffix).
         as_of: The date ages are checked on (default: the reference date, today).
         cfg: The config whose rules apply (default: the active one).
+        kind: ``"payload"``, ``"intake"`` or ``"insurance"`` (default: told from the
+            file's first characters).
 
     Returns:
         An iterator of the errors, as :func:`load` would raise them; none for a good file.
     """
     try:
-        name, reader = _reader(path, format)
-        for _, problem in _judged(reader, name, as_of, cfg):
+        name, reader, chosen = _reader(path, format, kind)
+        for _, problem in _judged(reader, name, as_of, cfg, chosen):
             if problem is not None:
                 yield problem
     except DataFileError as exc:
@@ -123,7 +161,8 @@ def iter_load(
     format: str | None = None,
     as_of: date | None = None,
     cfg: Config | None = None,
-) -> Iterator[dict[str, str]]:
+    kind: str | None = None,
+) -> Iterator[dict[str, Any]]:
     """Read a data file record by record, checking each record with the payload rules.
 
     JSON Lines, CSV and YAML are read as a stream (a record is returned as soon as it
@@ -137,6 +176,9 @@ def iter_load(
             suffix).
         as_of: The date ages are checked on (default: the reference date, today).
         cfg: The config whose rules apply (default: the active one).
+        kind: ``"payload"``, ``"intake"`` or ``"insurance"`` (default: told from the
+            file's first characters). Nested kinds are read nested (CSV: from
+            dotted columns) and checked with their own rules.
 
     Returns:
         An iterator of the records, each a ``dict`` in the file's key order.
@@ -146,8 +188,8 @@ def iter_load(
             list of flat records, or a record breaks a rule. The message names the
             file and, where known, the record (from 1), the line and the field.
     """
-    name, reader = _reader(path, format)
-    return _checked(reader, name, as_of, cfg)
+    name, reader, chosen = _reader(path, format, kind)
+    return _checked(reader, name, as_of, cfg, chosen)
 
 
 def load(
@@ -156,7 +198,8 @@ def load(
     format: str | None = None,
     as_of: date | None = None,
     cfg: Config | None = None,
-) -> list[dict[str, str]]:
+    kind: str | None = None,
+) -> list[dict[str, Any]]:
     """Read a data file and check every record with the payload rules.
 
     Args:
@@ -165,6 +208,8 @@ def load(
             suffix).
         as_of: The date ages are checked on (default: the reference date, today).
         cfg: The config whose rules apply (default: the active one).
+        kind: ``"payload"``, ``"intake"`` or ``"insurance"`` (default: told from the
+            file's first characters).
 
     Returns:
         The records, each a ``dict`` in the file's key order.
@@ -172,4 +217,4 @@ def load(
     Raises:
         DataFileError: See :func:`iter_load`.
     """
-    return list(iter_load(path, format=format, as_of=as_of, cfg=cfg))
+    return list(iter_load(path, format=format, as_of=as_of, cfg=cfg, kind=kind))

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import chain
+from typing import Any
 
 from ..errors import DataFileError, excerpt
+from ..kinds import KINDS, Kind, kind_named
 from ..model import BLOCK_SIZE, FIELDS
+from . import nested
 from ._io import StrPath, path_name
 from .atomic import write_atomic
 from .formats import Format, format_for
@@ -114,6 +118,51 @@ def _checked_blocks(
         yield block
 
 
+def _kind_of(record: object) -> Kind | None:
+    for kind in KINDS.values():
+        if isinstance(record, kind.record_type):
+            return kind
+    return None
+
+
+def _nested_chunks(
+    records: Iterable[Mapping[str, Any]], name: str, kind: Kind, fmt: Format, done: list[int]
+) -> Iterator[bytes]:
+    """The framed bytes of nested records, a block at a time."""
+    fmt = nested.format_of(kind, fmt)
+    yield fmt.begin(kind.fields)
+    block: list[Mapping[str, Any]] = []
+    for record in nested.checked(iter(records), name, kind):
+        block.append(record)
+        if len(block) == BLOCK_SIZE:
+            yield _encode_nested(fmt, block, done, name)
+            block = []
+    if block:
+        yield _encode_nested(fmt, block, done, name)
+    yield fmt.end(done[0] > 0)
+
+
+def _encode_nested(
+    fmt: Format, block: list[Mapping[str, Any]], done: list[int], name: str
+) -> bytes:
+    try:
+        data = fmt.encode(block, done[0] == 0)
+    except (ValueError, TypeError, KeyError, csv.Error) as exc:
+        for offset, record in enumerate(block):
+            try:
+                fmt.encode([record], True)
+            except (ValueError, TypeError, KeyError, csv.Error) as one:
+                reason = f"lacks the field {one}" if isinstance(one, KeyError) else f"{one}"
+                raise DataFileError(
+                    f"cannot be written as {fmt.name}: {excerpt(reason, 80)}",
+                    path=name,
+                    record=done[0] + offset + 1,
+                ) from None
+        raise DataFileError(f"cannot write the records: {exc}", path=name) from None
+    done[0] += len(block)
+    return data
+
+
 def _encode_block(
     fmt: Format, block: list[Mapping[str, str]], first: bool, done: int, name: str
 ) -> bytes:
@@ -155,10 +204,11 @@ def _encoded(
 
 
 def save(
-    records: Iterable[Mapping[str, str]],
+    records: Iterable[Mapping[str, Any]],
     path: StrPath,
     *,
     format: str | None = None,
+    kind: str | None = None,
 ) -> int:
     """Write records to a file, atomically, streaming any iterable.
 
@@ -171,6 +221,9 @@ def save(
         path: The file (``"-"`` for standard output, with ``format``).
         format: ``"json"``, ``"jsonl"``, ``"yaml"`` or ``"csv"`` (default: from the
             suffix: ``.json``, ``.jsonl``/``.ndjson``, ``.yaml``/``.yml``, ``.csv``).
+        kind: ``"payload"``, ``"intake"`` or ``"insurance"`` (default: the first
+            record's type tells; a plain mapping is a flat record). Nested records
+            are written nested, in CSV with dotted columns (``address.city``).
 
     Returns:
         The number of records written.
@@ -189,10 +242,18 @@ def save(
             path=name,
         )
     done = [0]
+    chosen = kind_named(kind) if kind is not None else None
 
     def chunks() -> Iterator[bytes]:
         # Runs inside write_atomic, so that a bad path is reported before bad records.
-        blocks = _checked_blocks(records, name, fmt.name == "csv")
+        items = iter(records)
+        first = next(items, None)
+        nested = chosen if chosen is not None else _kind_of(first)
+        rest: Iterable[Mapping[str, Any]] = items if first is None else chain([first], items)
+        if nested is not None and nested.nested:
+            yield from _nested_chunks(rest, name, nested, fmt, done)
+            return
+        blocks = _checked_blocks(rest, name, fmt.name == "csv")
         head = next(blocks, None)
         fields = tuple(head[0]) if head else FIELDS
         encoded = _encoded(fmt, head, blocks, name, done)
