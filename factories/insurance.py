@@ -23,15 +23,13 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
-from factory.base import Factory
-
 from . import config, draws, seeding, tables
 from .bookslot import LeanAttribute, LeanFunction, Variant
 from .errors import VariantError, excerpt
 from .model import INSURANCE_FIELDS, Insurance
+from .records import RecordFactory
 from .tables import Choice
 from .variants import as_date
-from .variants import check_names as _check_names
 
 __all__ = ["STREAM", "Insurance", "InsuranceFactory", "stream"]
 
@@ -154,7 +152,7 @@ def _copay(o: Any) -> int:
     return values[STREAM.randrange(len(values))]
 
 
-class InsuranceFactory(Factory[Insurance]):
+class InsuranceFactory(RecordFactory[Insurance]):
     """Builds a patient's extended insurance record.
 
     Parameters (all optional):
@@ -171,6 +169,9 @@ class InsuranceFactory(Factory[Insurance]):
 
     class Meta:
         model = Insurance
+
+    _record_fields = INSURANCE_FIELDS
+    _record_what = "insurance field or parameter"
 
     class Params:
         as_of: Any = None
@@ -189,26 +190,9 @@ class InsuranceFactory(Factory[Insurance]):
     copay: Any = LeanAttribute(_copay)
 
     @classmethod
-    def _generate(cls, strategy: Any, params: dict[str, Any]) -> Insurance:
+    def check_params(cls, params: dict[str, Any]) -> None:
+        """Check the parameters before anything is drawn."""
         check_params(params)
-        with seeding.borrowed():  # a subclass's own factory.Faker fields draw from us too
-            record: Insurance = super()._generate(strategy, params)  # type: ignore[no-untyped-call]
-        return record
-
-    @classmethod
-    def _build(cls, model_class: type[Insurance], *args: Any, **kwargs: Any) -> Any:
-        if args:
-            raise TypeError(f"{cls.__name__} takes keyword arguments only")
-        fields = cls._meta.base_declarations
-        _check_names(kwargs, {*fields, *_PARAMS}, "insurance field or parameter")
-        ordered = {key: kwargs[key] for key in INSURANCE_FIELDS if key in kwargs}
-        ordered.update(kwargs)
-        return model_class(ordered)
-
-    _create = _build
-
-
-_PARAMS = ("as_of", "patient_name", "patient_dob", "disabled")
 
 
 def check_params(params: dict[str, Any]) -> None:

@@ -27,15 +27,15 @@ from datetime import date, timedelta
 from functools import cache, lru_cache
 from typing import Any
 
-from factory.base import Factory
 from factory.declarations import SelfAttribute, SubFactory
 
-from . import draws, locations, seeding, tables
+from . import draws, locations, tables
 from .bookslot import BookslotPayloadFactory, LeanAttribute, LeanFunction, Variant, check_variants
 from .errors import VariantError
 from .insurance import InsuranceFactory, reference, stream
 from .insurance import check_params as _check_insurance
 from .model import FIELDS, INTAKE_FIELDS, PatientIntake
+from .records import RecordFactory
 from .tables import Choice
 from .variants import VARIANT_FLAGS, VARIANT_OPTIONS
 from .variants import check_names as _check_names
@@ -158,7 +158,7 @@ def _from_patient(field: str) -> LeanAttribute:
     return LeanAttribute(lambda o: o.factory_parent.patient[field])
 
 
-class PatientIntakeFactory(Factory[PatientIntake]):
+class PatientIntakeFactory(RecordFactory[PatientIntake]):
     """Builds a patient intake around a booking payload.
 
     Every payload variant and field passes through ``patient__``
@@ -177,6 +177,9 @@ class PatientIntakeFactory(Factory[PatientIntake]):
 
     class Meta:
         model = PatientIntake
+
+    _record_fields = INTAKE_FIELDS
+    _record_what = "intake field or variant"
 
     class Params:
         as_of: Any = None
@@ -210,23 +213,9 @@ class PatientIntakeFactory(Factory[PatientIntake]):
     )
 
     @classmethod
-    def _generate(cls, strategy: Any, params: dict[str, Any]) -> PatientIntake:
+    def check_params(cls, params: dict[str, Any]) -> None:
+        """Check the ``patient__`` and ``insurance__`` arguments before anything is drawn."""
         check_nested(params)
-        with seeding.borrowed():  # a subclass's own factory.Faker fields draw from us too
-            record: PatientIntake = super()._generate(strategy, params)  # type: ignore[no-untyped-call]
-        return record
-
-    @classmethod
-    def _build(cls, model_class: type[PatientIntake], *args: Any, **kwargs: Any) -> Any:
-        if args:
-            raise TypeError(f"{cls.__name__} takes keyword arguments only")
-        known = {*cls._meta.base_declarations, "as_of", "allergic", "on_medication"}
-        _check_names(kwargs, known, "intake field or variant")
-        ordered = {key: kwargs[key] for key in INTAKE_FIELDS if key in kwargs}
-        ordered.update(kwargs)
-        return model_class(ordered)
-
-    _create = _build
 
 
 def _insurance_of_patient(o: Any) -> Any:
