@@ -19,7 +19,7 @@ from ..errors import DataFileError, excerpt
 from ..model import FIELDS
 from ._io import NO_LINES, Records, text_lines
 
-__all__ = ["YAML_LOADER", "encode", "end", "read"]
+__all__ = ["YAML_LOADER", "EventReader", "encode", "end", "read"]
 
 
 # YAML: our own emitter for flat string records. PyYAML's is ~30x slower than JSON.
@@ -185,15 +185,21 @@ def _show_tag(tag: str) -> str:
     return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
-class _YamlReader:
-    """Reads a YAML list of flat mappings from the loader's events."""
+class EventReader:
+    """Reads a YAML list of records from the safe loader's events, one record at a time.
+
+    Nothing is composed or constructed whole, so a file streams and an alias or
+    merge-key bomb cannot grow. A subclass reads the top node (:meth:`top`) and each
+    record (:meth:`record`); the framing and the errors are the same for every kind.
+    """
+
+    #: The end of a message about the file's shape.
+    expected = "expected a YAML list of records"
 
     def __init__(self, file: IO[bytes], name: str) -> None:
         self.name = name
         self.file = file
         self.loader: Any = None
-        self.anchors: dict[str, str | dict[str, str] | _Other] = {}
-        self.anchored = 0  # fields in the mappings that anchors keep
         self.number: int | None = None
 
     def error(
@@ -239,16 +245,10 @@ class _YamlReader:
     def _records(self) -> Records:
         loader = self.loader
         loader.get_event()  # stream start
-        expected = "expected a YAML list of records (- first_name: ...)"
         if loader.check_event(yaml.StreamEndEvent):
-            raise self.error(f"is empty; {expected}")
+            raise self.error(f"is empty; {self.expected}")
         loader.get_event()  # document start
-        top = loader.get_event()
-        if isinstance(top, yaml.ScalarEvent) and self._scalar_tag(top) == _TAG + "null":
-            raise self.error(f"is empty (a null document); {expected}", top)
-        if not isinstance(top, yaml.SequenceStartEvent):
-            raise self.error(f"the top level is {self._describe(top)}; {expected}", top)
-        self._check_tag(top, _SEQUENCE_TAGS)
+        self.top(loader.get_event())
         number = 0
         while True:
             self.number = number + 1
@@ -256,7 +256,7 @@ class _YamlReader:
                 break
             number += 1
             event = loader.get_event()
-            record, lines = self._record(event)
+            record, lines = self.record(event)
             yield number, _line(event), record, lines
         self.number = None
         loader.get_event()  # sequence end
@@ -264,6 +264,33 @@ class _YamlReader:
         if loader.check_event(yaml.DocumentStartEvent):
             extra = loader.get_event()
             raise self.error("holds more than one YAML document; expected one list", extra)
+
+    def top(self, event: yaml.Event) -> None:
+        """Check the file's top node, which must start a list."""
+        if not isinstance(event, yaml.SequenceStartEvent):
+            raise self.error(f"the top level is not a list; {self.expected}", event)
+
+    def record(self, event: yaml.Event) -> tuple[dict[str, Any], Mapping[str, int]]:
+        """Read one record from its first event: the record and the line of each field."""
+        raise NotImplementedError
+
+
+class _YamlReader(EventReader):
+    """Reads a YAML list of flat mappings from the loader's events."""
+
+    expected = "expected a YAML list of records (- first_name: ...)"
+
+    def __init__(self, file: IO[bytes], name: str) -> None:
+        super().__init__(file, name)
+        self.anchors: dict[str, str | dict[str, str] | _Other] = {}
+        self.anchored = 0  # fields in the mappings that anchors keep
+
+    def top(self, event: yaml.Event) -> None:
+        if isinstance(event, yaml.ScalarEvent) and self._scalar_tag(event) == _TAG + "null":
+            raise self.error(f"is empty (a null document); {self.expected}", event)
+        if not isinstance(event, yaml.SequenceStartEvent):
+            raise self.error(f"the top level is {self._describe(event)}; {self.expected}", event)
+        self._check_tag(event, _SEQUENCE_TAGS)
 
     def _scalar_tag(self, event: yaml.ScalarEvent) -> str:
         tag = event.tag
@@ -326,7 +353,7 @@ class _YamlReader:
             self._keep(event.anchor, value, event)
         return value
 
-    def _record(self, event: yaml.Event) -> tuple[dict[str, str], Mapping[str, int]]:
+    def record(self, event: yaml.Event) -> tuple[dict[str, str], Mapping[str, int]]:
         if isinstance(event, yaml.MappingStartEvent):
             return self._mapping(event)
         if isinstance(event, yaml.AliasEvent):

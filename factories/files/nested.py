@@ -27,7 +27,7 @@ from ..errors import DataFileError, excerpt
 from ..kinds import LIST_SEPARATOR, Kind
 from . import _json, _jsonl
 from ._io import NO_LINES, Records, text_lines
-from ._yaml import YAML_LOADER, _YamlText
+from ._yaml import EventReader
 from .formats import FORMATS, Format
 
 __all__ = ["flatten", "format_of", "unflatten"]
@@ -181,73 +181,19 @@ def _yaml_encode(records: Sequence[Mapping[str, Any]], first: bool) -> bytes:
 # --- the YAML reader --------------------------------------------------------------------
 
 
-def _line(event: yaml.Event) -> int | None:
-    mark = event.start_mark
-    return mark.line + 1 if mark is not None else None
-
-
-class _NestedYaml:
+class _NestedYaml(EventReader):
     """Reads a YAML list of nested records from the safe loader's events."""
 
-    def __init__(self, file: IO[bytes], name: str) -> None:
-        self.file, self.name = file, name
-        self.loader: Any = None
-        self.number: int | None = None
+    expected = "expected a YAML list of records (- patient: ...)"
 
-    def error(self, message: str, event: yaml.Event, field: str | None = None) -> DataFileError:
-        return DataFileError(
-            message, path=self.name, record=self.number, line=_line(event), field=field
-        )
+    def top(self, event: yaml.Event) -> None:
+        if not isinstance(event, yaml.SequenceStartEvent) or event.tag not in _COLLECTION_TAGS:
+            raise self.error(f"the top level is not a list; {self.expected}", event)
 
-    def records(self) -> Records:
-        try:
-            self.loader = YAML_LOADER(_YamlText(self.file, self.name))
-            yield from self._records()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            problem = ", ".join(text for text in (exc.context, exc.problem) if text)
-            raise DataFileError(
-                f"is not valid YAML: {problem}",
-                path=self.name,
-                record=self.number,
-                line=mark.line + 1 if mark is not None else None,
-            ) from None
-        except yaml.YAMLError as exc:
-            raise DataFileError(
-                f"is not valid YAML: {excerpt(' '.join(str(exc).split()), 120)}",
-                path=self.name,
-                record=self.number,
-            ) from None
-        finally:
-            if self.loader is not None:
-                self.loader.dispose()
-
-    def _records(self) -> Records:
-        loader = self.loader
-        expected = "expected a YAML list of records (- patient: ...)"
-        loader.get_event()  # stream start
-        if loader.check_event(yaml.StreamEndEvent):
-            raise DataFileError(f"is empty; {expected}", path=self.name)
-        loader.get_event()  # document start
-        top = loader.get_event()
-        if not isinstance(top, yaml.SequenceStartEvent) or top.tag not in _COLLECTION_TAGS:
-            raise self.error(f"the top level is not a list; {expected}", top)
-        number = 0
-        while not loader.check_event(yaml.SequenceEndEvent):
-            number += 1
-            self.number = number
-            event = loader.get_event()
-            if not isinstance(event, yaml.MappingStartEvent):
-                raise self.error("is not a mapping; expected a mapping of fields", event)
-            record = self._mapping(event, "", 1)
-            yield number, _line(event), record, NO_LINES
-        self.number = None
-        loader.get_event()  # sequence end
-        loader.get_event()  # document end
-        if loader.check_event(yaml.DocumentStartEvent):
-            raise self.error(
-                "holds more than one YAML document; expected one list", loader.get_event()
-            )
+    def record(self, event: yaml.Event) -> tuple[dict[str, Any], Mapping[str, int]]:
+        if not isinstance(event, yaml.MappingStartEvent):
+            raise self.error("is not a mapping; expected a mapping of fields", event)
+        return self._mapping(event, "", 1), NO_LINES
 
     def _value(self, event: yaml.Event, field: str, depth: int) -> Any:
         if depth > _MAX_DEPTH:
