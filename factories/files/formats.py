@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import IO
 
 from ..errors import DataFileError, excerpt
-from . import _csv, _json, _jsonl, _yaml
+from . import _csv, _json, _jsonl, _xml, _yaml
 from ._io import Records, StrPath, path_name
 
 __all__ = ["FORMATS", "KNOWN", "Format", "format_for", "format_named"]
@@ -85,6 +85,9 @@ FORMATS: Mapping[str, Format] = MappingProxyType(
                 end=_yaml.end,
             ),
             Format("csv", (".csv",), "text/csv", _csv.encode, _csv.read, _csv.begin),
+            Format(
+                "xml", (".xml",), "application/xml", _xml.encode, _xml.read, _xml.begin, _xml.end
+            ),
         )
     }
 )
