@@ -174,7 +174,7 @@ def test_committed_data_sets_are_reproducible(tmp_path: Path) -> None:
         ["generate", "--output", "x.json", "--count", "100000000000000"],
         ["generate", "--output", "x.json", "--as-of", "2026-13-01"],
         ["generate", "--output", "x.json", "--workers", "0"],
-        ["generate", "--output", "x.json", "--format", "xml"],
+        ["generate", "--output", "x.json", "--format", "toml"],
         ["generate", "--output", "x.json", "--out-dir", "d"],
         ["generate", "--output", "x.json", "--stat", "TX"],  # no abbreviations
         ["--conf", "c.yaml", "sample"],
@@ -197,7 +197,7 @@ def test_usage_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]
         (["--near", "99999"], "99999"),
         (["--dynamic-location", "--state", "CA"], "--dynamic-location"),
         (["--output", "{tmp}/missing/x.json"], "missing"),
-        (["--output", "{tmp}/x.xml"], "xml"),
+        (["--output", "{tmp}/x.toml"], "toml"),
         (["--config", "{tmp}/nope.yaml"], "nope.yaml"),
     ],
 )
