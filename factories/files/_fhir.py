@@ -157,17 +157,18 @@ def _get(value: Any, path: str, field: str | None, *keys: str | int) -> Any:
             if isinstance(key, str)
             else isinstance(value, list) and len(value) > key
         )
-        if not ok or (isinstance(key, str) and key not in value):
-            raise _Bad(f"{path} is missing or not of the expected shape", field)
-        value = value[key]
         path = f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]"
+        if not ok or (isinstance(key, str) and key not in value):
+            raise _Bad(f"{path} is missing", field)
+        value = value[key]
     return value
 
 
 def _text(value: Any, path: str, field: str, *keys: str | int) -> str:
     found = _get(value, path, field, *keys)
     if not isinstance(found, str):
-        raise _Bad(f"{path} is {json_kind(found)}; expected a string", field)
+        where = path + "".join(f".{k}" if isinstance(k, str) else f"[{k}]" for k in keys)
+        raise _Bad(f"{where} is {json_kind(found)}; expected a string", field)
     return found
 
 
@@ -231,17 +232,17 @@ def payload(patient: Any, coverage: Any) -> dict[str, str]:
         raise _Bad(f"Coverage.class has {len(groups)} classes of type group; expected one",
                    "GroupNumber")  # fmt: skip
     record = {
-        "first_name": _text(patient, "Patient.name", "first_name", "name", 0, "given", 0),
-        "last_name": _text(patient, "Patient.name", "last_name", "name", 0, "family"),
+        "first_name": _text(patient, "Patient", "first_name", "name", 0, "given", 0),
+        "last_name": _text(patient, "Patient", "last_name", "name", 0, "family"),
         "email": _telecom(patient, "email", "email"),
         "phone_number": _telecom(patient, "phone", "phone_number"),
-        "zip": _text(patient, "Patient.address", "zip", "address", 0, "postalCode"),
+        "zip": _text(patient, "Patient", "zip", "address", 0, "postalCode"),
         **{field: _extension(patient, "Patient", field) for field in PATIENT_EXTENSIONS},
         "dob": f"{month}/{day}/{year}",
         "MemberName": _extension(coverage, "Coverage", "MemberName"),
         "idNumber": _text(coverage, "Coverage", "idNumber", "subscriberId"),
         "GroupNumber": _text(groups[0], "Coverage.class[group]", "GroupNumber", "value"),
-        "PayerName": _text(coverage, "Coverage.payor", "PayerName", "payor", 0, "display"),
+        "PayerName": _text(coverage, "Coverage", "PayerName", "payor", 0, "display"),
     }
     return record
 
