@@ -446,3 +446,17 @@ def test_variants_without_output_name_the_flags(capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit):
         main(["generate", "--senior"])
     assert "--senior goes only with --output FILE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["generate", "validate"])
+def test_format_help_names_every_registered_format(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bookslot_factories.files import FORMATS
+
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    block = out[out.index("--format FORMAT, -f FORMAT") :]
+    for name in FORMATS:
+        assert f" {name}," in block or f" {name} " in block, name
