@@ -146,7 +146,8 @@ def format_for(path: StrPath, format: str | None = None, *, named_by: str = "for
     # A two-part suffix (.fhir.json) wins over its last part (.json).
     longer = os.path.splitext(os.path.splitext(name)[0])[1].lower() + suffix
     found = _BY_SUFFIX.get(longer) if longer != suffix else None
-    found = found or _BY_SUFFIX.get(suffix)
+    # A suffix that is a format's name (.fhir, .fhir-ndjson) selects it too.
+    found = found or _BY_SUFFIX.get(suffix) or FORMATS.get(suffix[1:])
     if found is None:
         given = f"the suffix {excerpt(suffix)}" if suffix else "no suffix"
         raise DataFileError(

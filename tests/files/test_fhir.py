@@ -118,6 +118,36 @@ def test_every_resource_parses_as_r4b_with_codes_in_their_value_sets(
     assert len({r["id"] for r in resources}) == 40
 
 
+def test_suffixes_select_the_fhir_formats() -> None:
+    assert format_for("a.FHIR.json").name == "fhir"
+    assert format_for("a.fhir.ndjson").name == "fhir-ndjson"
+    assert format_for("a.fhir").name == "fhir"
+    assert format_for("a.fhir-ndjson").name == "fhir-ndjson"
+    assert format_for("a.json").name == "json"
+    assert format_for("fhir.json").name == "json"  # a name, not a suffix
+    assert format_for("a.json", "fhir").name == "fhir"
+
+
+def test_the_readme_example_is_what_the_cli_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    section = readme[readme.index("### FHIR files") :]
+    command = re.search(r"`(bookslot-data generate [^`]*)`", section)
+    assert command is not None
+    out = tmp_path / "r.fhir.ndjson"
+    args = command.group(1).split()[1:]
+    assert main([*args[: args.index("-o")], "-o", str(out)]) == 0
+    block = section[section.index("```json\n") + 8 : section.index("```\n\n")]
+    shown, index = [], 0
+    while index < len(block.rstrip()):
+        value, index = json.JSONDecoder().raw_decode(block, index)
+        shown.append(value)
+        while index < len(block) and block[index].isspace():
+            index += 1
+    assert shown == resources_of(out, "fhir-ndjson")
+
+
 def test_the_bundle_validates_and_its_references_resolve(tmp_path: Path) -> None:
     path = tmp_path / "b.fhir.json"
     save(make_records(15), path)
