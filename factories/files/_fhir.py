@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
@@ -274,46 +275,40 @@ def read(file: IO[bytes], name: str) -> Records:
     entries = bundle.get("entry", [])
     if not isinstance(entries, list):
         raise DataFileError(f"Bundle.entry is {json_kind(entries)}; expected an array", path=name)
-    patients: dict[str, int] = {}
-    coverages: dict[str, int] = {}
+    # Identical payloads give identical resources, so a fullUrl may repeat: each
+    # Patient takes the first Coverage of its fullUrl that no earlier one took.
+    patients: list[tuple[str, int]] = []
+    coverages: dict[str, deque[int]] = {}
     for index, entry in enumerate(entries):
-        where = f"entry {index}"
         resource = entry.get("resource") if isinstance(entry, dict) else None
         url = entry.get("fullUrl") if isinstance(entry, dict) else None
         kind = resource.get("resourceType") if isinstance(resource, dict) else None
         if kind not in ("Patient", "Coverage") or not isinstance(url, str):
             raise DataFileError(
-                f"{where} is not a Patient or Coverage with a fullUrl; expected "
+                f"entry {index} is not a Patient or Coverage with a fullUrl; expected "
                 "{'fullUrl': ..., 'resource': {'resourceType': 'Patient' or 'Coverage', ...}}",
                 path=name,
             )
         if kind == "Patient":
-            if url in patients:
-                raise DataFileError(f"{where}: fullUrl {excerpt(url)} appears twice", path=name)
-            patients[url] = index
+            patients.append((url, index))
         else:
-            reference = _reference(resource)
-            if reference in coverages:
-                raise DataFileError(
-                    f"{where}: a second Coverage of the patient {excerpt(reference)}; expected one",
-                    path=name,
-                )
-            coverages[reference] = index
-    for reference, index in coverages.items():
-        if reference not in patients:
+            coverages.setdefault(_reference(resource), deque()).append(index)
+    urls = {url for url, _ in patients}
+    for reference, indexes in coverages.items():
+        if reference not in urls:
             raise DataFileError(
-                f"entry {index}: Coverage.beneficiary {excerpt(reference)} does not resolve "
-                "to a Patient of the Bundle",
+                f"entry {indexes[0]}: Coverage.beneficiary {excerpt(reference)} does not "
+                "resolve to a Patient of the Bundle",
                 path=name,
             )
-    for number, (url, index) in enumerate(patients.items(), 1):
-        if url not in coverages:
+    for number, (url, index) in enumerate(patients, 1):
+        if not coverages.get(url):
             raise DataFileError(
                 f"entry {index}: the Patient has no Coverage; expected one per patient",
                 path=name,
                 record=number,
             )
-        at = coverages[url]
+        at = coverages[url].popleft()
         try:
             record = payload(entries[index]["resource"], entries[at]["resource"])
         except _Bad as exc:
@@ -324,6 +319,13 @@ def read(file: IO[bytes], name: str) -> Records:
                 field=exc.field,
             ) from None
         yield number, None, record, NO_LINES
+    for reference, indexes in coverages.items():
+        if indexes:
+            raise DataFileError(
+                f"entry {indexes[0]}: a second Coverage of the Patient {excerpt(reference)}; "
+                "expected one per patient",
+                path=name,
+            )
 
 
 def _lines(file: IO[bytes], name: str) -> Iterator[tuple[int, Any]]:

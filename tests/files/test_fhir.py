@@ -169,6 +169,16 @@ def test_blocks_give_the_bytes_of_one_save(tmp_path: Path) -> None:
         assert joined(FORMATS[fmt], records, [3, 4]) == (tmp_path / f"a{suffix}").read_bytes()
 
 
+@pytest.mark.parametrize("fmt", sorted(SUFFIX))
+def test_identical_payloads_round_trip_in_order(tmp_path: Path, fmt: str) -> None:
+    # The same content gives the same ids; each Patient keeps its own Coverage.
+    other = make_records(1)[0]
+    records = [GOOD, other, GOOD, {**GOOD, "PayerName": "Cigna Healthcare"}, GOOD]
+    path = tmp_path / f"d{SUFFIX[fmt]}"
+    save(records, path)
+    assert load(path, as_of=AS_OF, cfg=CFG) == records
+
+
 def test_no_records_is_a_valid_empty_bundle(tmp_path: Path) -> None:
     path = tmp_path / "e.fhir.json"
     assert save([], path) == 0
@@ -240,6 +250,7 @@ def _pair(**changes: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         (_bundle(*_pair(patient__telecom=[])), 1, "email", "0 email entries"),
         (_bundle(_pair()[0]), 1, None, "entry 0: the Patient has no Coverage"),
         (_bundle(_pair()[1]), None, None, "entry 0: Coverage.beneficiary"),
+        (_bundle(*_pair(), _pair()[1]), None, None, "entry 2: a second Coverage"),
         (
             _bundle(*_pair(patient__address=[{"postalCode": "2067"}])),
             1,
@@ -254,7 +265,7 @@ def _pair(**changes: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         ),
     ],
     ids=["empty", "not-bundle", "syntax", "birth-date", "no-birth-date", "subscriber-id",
-         "member-name", "status", "telecom", "no-coverage", "dangling", "rule", "appointment"],
+         "member-name", "status", "telecom", "no-coverage", "dangling", "second-coverage", "rule", "appointment"],
 )  # fmt: skip
 def test_bad_bundles_are_reported_precisely(
     tmp_path: Path, content: str, record: int | None, field: str | None, message: str
