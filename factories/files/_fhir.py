@@ -16,6 +16,7 @@ reading our files back gives the 13 payload fields exactly.
 
 from __future__ import annotations
 
+import codecs
 import re
 import uuid
 from collections import deque
@@ -26,7 +27,7 @@ import orjson
 
 from ..errors import DataFileError, excerpt
 from ._io import NO_LINES, Records, text_lines
-from ._json import DECODER, DuplicateKeyError, json_error, json_kind
+from ._json import _JSON_SPACE, DECODER, DuplicateKeyError, json_error, json_kind
 
 __all__ = [
     "EXTENSION_BASE",
@@ -253,33 +254,24 @@ def _reference(coverage: Any) -> Any:
     return beneficiary.get("reference") if isinstance(beneficiary, dict) else None
 
 
-def read(file: IO[bytes], name: str) -> Records:
-    """Read a Bundle: each Patient with the one Coverage whose beneficiary it is."""
-    data = file.read()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataFileError(
-            f"is not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded", path=name
-        ) from None
-    del data
-    if not text.strip():
-        raise DataFileError("is empty; expected a FHIR Bundle", path=name)
-    try:
-        bundle = DECODER.decode(text)
-    except (ValueError, RecursionError, DuplicateKeyError) as exc:
-        raise json_error(exc, name, None, 1) from None
-    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-        raise DataFileError("the top level is not a FHIR Bundle; expected resourceType 'Bundle'",
-                            path=name)  # fmt: skip
-    entries = bundle.get("entry", [])
-    if not isinstance(entries, list):
-        raise DataFileError(f"Bundle.entry is {json_kind(entries)}; expected an array", path=name)
-    # Identical payloads give identical resources, so a fullUrl may repeat: each
-    # Patient takes the first Coverage of its fullUrl that no earlier one took.
-    patients: list[tuple[str, int]] = []
-    coverages: dict[str, deque[int]] = {}
-    for index, entry in enumerate(entries):
+class _Pairs:
+    """Pairs each Patient of a Bundle with a Coverage of its fullUrl, yielding in order.
+
+    Identical payloads give identical resources, so a fullUrl may repeat: each Patient
+    takes the first Coverage of its fullUrl that no earlier one took. Only unpaired
+    resources are held, so a Bundle of ours (each Coverage after its Patient) is read
+    in flat memory beyond its text.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.number = 0
+        self.order: deque[list[Any]] = deque()  # [url, index, line, patient, coverage]
+        self.waiting: dict[str, deque[list[Any]]] = {}
+        self.unclaimed: dict[Any, deque[tuple[int, int, Any]]] = {}
+        self.urls: set[str] = set()
+
+    def add(self, index: int, line: int, entry: Any) -> Records:
         resource = entry.get("resource") if isinstance(entry, dict) else None
         url = entry.get("fullUrl") if isinstance(entry, dict) else None
         kind = resource.get("resourceType") if isinstance(resource, dict) else None
@@ -287,45 +279,158 @@ def read(file: IO[bytes], name: str) -> Records:
             raise DataFileError(
                 f"entry {index} is not a Patient or Coverage with a fullUrl; expected "
                 "{'fullUrl': ..., 'resource': {'resourceType': 'Patient' or 'Coverage', ...}}",
-                path=name,
+                path=self.name,
+                line=line,
             )
         if kind == "Patient":
-            patients.append((url, index))
+            self.urls.add(url)
+            slot = [url, index, line, resource, None]
+            self.order.append(slot)
+            free = self.unclaimed.get(url)
+            if free:
+                slot[4] = free.popleft()
+            else:
+                self.waiting.setdefault(url, deque()).append(slot)
         else:
-            coverages.setdefault(_reference(resource), deque()).append(index)
-    urls = {url for url, _ in patients}
-    for reference, indexes in coverages.items():
-        if reference not in urls:
-            raise DataFileError(
-                f"entry {indexes[0]}: Coverage.beneficiary {excerpt(reference)} does not "
-                "resolve to a Patient of the Bundle",
-                path=name,
-            )
-    for number, (url, index) in enumerate(patients, 1):
-        if not coverages.get(url):
-            raise DataFileError(
-                f"entry {index}: the Patient has no Coverage; expected one per patient",
-                path=name,
-                record=number,
-            )
-        at = coverages[url].popleft()
+            reference = _reference(resource)
+            patients = self.waiting.get(reference) if isinstance(reference, str) else None
+            if patients:
+                patients.popleft()[4] = (index, line, resource)
+            else:
+                self.unclaimed.setdefault(reference, deque()).append((index, line, resource))
+        while self.order and self.order[0][4] is not None:
+            yield self._record(self.order.popleft())
+
+    def _record(self, slot: list[Any]) -> Any:
+        _, index, line, patient, (at, at_line, coverage) = slot
+        self.number += 1
         try:
-            record = payload(entries[index]["resource"], entries[at]["resource"])
+            record = payload(patient, coverage)
         except _Bad as exc:
             raise DataFileError(
                 f"entries {index} and {at}: {exc.problem}",
-                path=name,
-                record=number,
+                path=self.name,
+                record=self.number,
+                line=at_line if exc.problem.startswith("Coverage") else line,
                 field=exc.field,
             ) from None
-        yield number, None, record, NO_LINES
-    for reference, indexes in coverages.items():
-        if indexes:
+        return self.number, line, record, NO_LINES
+
+    def finish(self) -> None:
+        if self.order:
+            _, index, line, _, _ = self.order[0]
             raise DataFileError(
-                f"entry {indexes[0]}: a second Coverage of the Patient {excerpt(reference)}; "
-                "expected one per patient",
-                path=name,
+                f"entry {index}: the Patient has no Coverage; expected one per patient",
+                path=self.name,
+                record=self.number + 1,
+                line=line,
             )
+        for reference, left in self.unclaimed.items():
+            if left:
+                index, line, _ = left[0]
+                problem = (
+                    f"a second Coverage of the Patient {excerpt(reference)}; expected one per "
+                    "patient"
+                    if reference in self.urls
+                    else f"Coverage.beneficiary {excerpt(reference)} does not resolve to a "
+                    "Patient of the Bundle"
+                )
+                raise DataFileError(f"entry {index}: {problem}", path=self.name, line=line)
+
+
+def read(file: IO[bytes], name: str) -> Records:
+    """Read a Bundle entry by entry: each Patient with a Coverage whose beneficiary it is."""
+    data = file.read()
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(
+            f"is not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded; save the "
+            "file as UTF-8",
+            path=name,
+            line=data.count(b"\n", 0, exc.start) + 1,
+        ) from None
+    del data
+    line, counted = 1, 0
+
+    def line_at(index: int) -> int:
+        nonlocal line, counted
+        line += text.count("\n", counted, index)
+        counted = index
+        return line
+
+    def space(index: int) -> int:
+        found = _JSON_SPACE.match(text, index)
+        return found.end() if found else index
+
+    def decode(index: int, record: int | None = None) -> tuple[Any, int]:
+        try:
+            return DECODER.raw_decode(text, index)
+        except (ValueError, RecursionError, DuplicateKeyError) as exc:
+            raise json_error(exc, name, record, line_at(index), whole_file=False) from None
+
+    def expect(index: int, tokens: str) -> int:
+        if index < len(text) and text[index] in tokens:
+            return index
+        found = "the end of the file" if index >= len(text) else excerpt(text[index])
+        raise DataFileError(
+            f"is not valid JSON: found {found}; expected {' or '.join(map(repr, tokens))}",
+            path=name,
+            line=line_at(index),
+        )
+
+    index = space(0)
+    if index == len(text):
+        raise DataFileError("is empty; expected a FHIR Bundle", path=name)
+    if text[index] != "{":
+        raise DataFileError(
+            "the top level is not a FHIR Bundle; expected resourceType 'Bundle'",
+            path=name,
+            line=line_at(index),
+        )
+    pairs = _Pairs(name)
+    kind: Any = None
+    index = space(index + 1)
+    if text[expect(index, '"}')] == '"':
+        while True:
+            key, index = decode(index)
+            index = space(expect(space(index), ":") + 1)
+            if key == "entry":
+                index = space(expect(index, "[") + 1)
+                number = 0
+                while index >= len(text) or text[index] != "]":
+                    at = line_at(index)
+                    entry, index = decode(index)
+                    yield from pairs.add(number, at, entry)
+                    number += 1
+                    index = space(expect(space(index), ",]"))
+                    if text[index] == ",":
+                        index = space(index + 1)
+                index += 1
+            else:
+                value, index = decode(index)
+                if key == "resourceType":
+                    kind = value
+            index = space(index)
+            if text[expect(index, ",}")] == "}":
+                break
+            index = space(index + 1)
+    index = space(index + 1)
+    if index != len(text):
+        raise DataFileError(
+            "is not valid JSON: extra data after the Bundle; expected one JSON object",
+            path=name,
+            line=line_at(index),
+        )
+    if kind != "Bundle":
+        raise DataFileError(
+            f"the top level is not a FHIR Bundle: resourceType is {excerpt(kind)}; "
+            "expected 'Bundle'",
+            path=name,
+        )
+    pairs.finish()
 
 
 def _lines(file: IO[bytes], name: str) -> Iterator[tuple[int, Any]]:

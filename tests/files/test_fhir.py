@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from bookslot_factories import DataFileError
 from bookslot_factories.cli import main
-from bookslot_factories.files import FORMATS, format_for, iter_load, load, save
+from bookslot_factories.files import FORMATS, check, format_for, iter_load, load, save
 from bookslot_factories.model import FIELDS
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.coverage import Coverage
@@ -241,7 +241,9 @@ def _pair(**changes: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     [
         ("", None, None, "is empty; expected a FHIR Bundle"),
         ('{"resourceType": "Patient"}', None, None, "is not a FHIR Bundle"),
-        ("[1, 2", None, None, "is not valid JSON"),
+        ('{"resourceType": "Bundle", "entry": [{"a": ', None, None, "is not valid JSON"),
+        ('{"resourceType": "Bundle"} x', None, None, "extra data after the Bundle"),
+        ("[1, 2]", None, None, "is not a FHIR Bundle"),
         (_bundle(*_pair(patient__birthDate="1980-13")), 1, "dob", "Patient.birthDate is"),
         (_bundle(*_pair(patient__birthDate=None)), 1, "dob", "Patient.birthDate is missing"),
         (_bundle(*_pair(coverage__subscriberId=7)), 1, "idNumber", "expected a string"),
@@ -264,7 +266,7 @@ def _pair(**changes: Any) -> tuple[dict[str, Any], dict[str, Any]]:
             "entry 0 is not a Patient or Coverage",
         ),
     ],
-    ids=["empty", "not-bundle", "syntax", "birth-date", "no-birth-date", "subscriber-id",
+    ids=["empty", "not-bundle", "syntax", "extra", "array", "birth-date", "no-birth-date", "subscriber-id",
          "member-name", "status", "telecom", "no-coverage", "dangling", "second-coverage", "rule", "appointment"],
 )  # fmt: skip
 def test_bad_bundles_are_reported_precisely(
@@ -278,6 +280,24 @@ def test_bad_bundles_are_reported_precisely(
     assert text.startswith(str(path) + (f", record {record}" if record else "")), text
     assert message in text, text
     assert (info.value.record, info.value.field) == (record, field)
+
+
+def test_a_bundle_error_names_the_record_and_the_line_of_its_entry(tmp_path: Path) -> None:
+    path = tmp_path / "l.fhir.json"
+    records = make_records(3)
+    save(records, path)
+    lines = path.read_text("utf-8").splitlines(keepends=True)
+    assert records[1]["zip"] != "1234"
+    lines[3] = lines[3].replace(f'"postalCode":"{records[1]["zip"]}"', '"postalCode":"1234"')
+    path.write_text("".join(lines), "utf-8")
+    errors = list(check(path, as_of=AS_OF, cfg=CFG))
+    assert [(e.record, e.line, e.field) for e in errors] == [(2, 4, "zip")]
+    lines[3] = lines[3].replace('"postalCode":"1234"', f'"postalCode":"{records[1]["zip"]}"')
+    lines[4] = lines[4].replace('"status":"active"', '"status":"draft"', 1)
+    path.write_text("".join(lines), "utf-8")
+    with pytest.raises(DataFileError, match="expected 'active'") as info:
+        load(path, as_of=AS_OF, cfg=CFG)
+    assert (info.value.record, info.value.line) == (2, 5)
 
 
 def _lines(*resources: dict[str, Any]) -> str:
