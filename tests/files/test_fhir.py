@@ -162,6 +162,18 @@ def test_the_bundle_validates_and_its_references_resolve(tmp_path: Path) -> None
             assert urls[resource["beneficiary"]["reference"]]["resourceType"] == "Patient"
 
 
+def test_a_bundle_in_another_order_reads_by_its_references(tmp_path: Path) -> None:
+    records = make_records(4)
+    path = tmp_path / "o.fhir.json"
+    save(records, path)
+    bundle = json.loads(path.read_text("utf-8"))
+    # Every Coverage first, in reverse: each still finds its Patient by reference.
+    entries = bundle["entry"]
+    bundle["entry"] = entries[1::2][::-1] + entries[0::2]
+    path.write_text(json.dumps(bundle, indent=1), "utf-8")
+    assert load(path, as_of=AS_OF, cfg=CFG) == records
+
+
 def test_blocks_give_the_bytes_of_one_save(tmp_path: Path) -> None:
     records = make_records(7)
     for fmt, suffix in SUFFIX.items():
