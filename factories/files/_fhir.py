@@ -174,9 +174,17 @@ def _text(value: Any, path: str, field: str, *keys: str | int) -> str:
     return found
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _extension(resource: dict[str, Any], kind: str, field: str) -> str:
     url = EXTENSION_BASE + field
-    extensions = resource.get("extension", [])
+    extensions = _list(resource.get("extension"))
     matches = [e for e in extensions if isinstance(e, dict) and e.get("url") == url]
     if len(matches) != 1:
         how = "missing" if not matches else "given more than once"
@@ -185,14 +193,14 @@ def _extension(resource: dict[str, Any], kind: str, field: str) -> str:
 
 
 def _telecom(patient: dict[str, Any], system: str, field: str) -> str:
-    telecom = patient.get("telecom", [])
+    telecom = _list(patient.get("telecom"))
     matches = [t for t in telecom if isinstance(t, dict) and t.get("system") == system]
     if len(matches) != 1:
         raise _Bad(f"Patient.telecom has {len(matches)} {system} entries; expected one", field)
     return _text(matches[0], f"Patient.telecom[{system}]", field, "value")
 
 
-def _coded(resource: dict[str, Any], path: str, field: str, system: str, code: str) -> None:
+def _coded(resource: dict[str, Any], path: str, field: str | None, system: str, code: str) -> None:
     coding = _get(resource, path.split(".")[0], field, *path.split(".")[1:])
     codes = coding.get("coding") if isinstance(coding, dict) else None
     if not isinstance(codes, list) or not any(
@@ -215,7 +223,7 @@ def payload(patient: Any, coverage: Any) -> dict[str, str]:
     year, month, day = found.groups()
     if coverage.get("status") != "active":
         raise _Bad(f"Coverage.status is {excerpt(coverage.get('status'))}; expected 'active'", None)
-    _coded(coverage, "Coverage.relationship", "MemberName", RELATIONSHIP_SYSTEM, "self")
+    _coded(coverage, "Coverage.relationship", None, RELATIONSHIP_SYSTEM, "self")
     classes = _get(coverage, "Coverage", "GroupNumber", "class")
     groups = (
         [
@@ -224,7 +232,7 @@ def payload(patient: Any, coverage: Any) -> dict[str, str]:
             if isinstance(c, dict)
             and any(
                 isinstance(k, dict) and k.get("system") == CLASS_SYSTEM and k.get("code") == "group"
-                for k in (c.get("type") or {}).get("coding") or []
+                for k in _list(_dict(c.get("type")).get("coding"))
             )
         ]
         if isinstance(classes, list)
@@ -249,9 +257,10 @@ def payload(patient: Any, coverage: Any) -> dict[str, str]:
     return record
 
 
-def _reference(coverage: Any) -> Any:
+def _reference(coverage: Any) -> str | None:
     beneficiary = coverage.get("beneficiary") if isinstance(coverage, dict) else None
-    return beneficiary.get("reference") if isinstance(beneficiary, dict) else None
+    found = beneficiary.get("reference") if isinstance(beneficiary, dict) else None
+    return found if isinstance(found, str) else None
 
 
 class _Pairs:

@@ -362,3 +362,53 @@ def test_nested_kinds_are_refused_in_fhir(tmp_path: Path) -> None:
     save([GOOD], path)
     with pytest.raises(DataFileError, match="holds payloads only"):
         load(path, kind="intake")
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, child in items:
+        found += (
+            _paths(child, (*prefix, key)) if isinstance(child, (dict, list)) else [(*prefix, key)]
+        )
+    return found
+
+
+def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    copy = json.loads(json.dumps(value))
+    target = copy
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = new
+    return copy
+
+
+@pytest.mark.parametrize("fmt", sorted(SUFFIX))
+def test_any_value_of_the_wrong_shape_gives_our_error(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"w{SUFFIX[fmt]}"
+    save([GOOD], path)
+    good = path.read_text("utf-8")
+    if fmt == "fhir":
+        document: Any = json.loads(good)
+    else:
+        document = [json.loads(line) for line in good.splitlines()]
+    paths = _paths(document)
+    assert len(paths) > 40
+    failures = 0
+    for where in paths:
+        for new in (1, "x", [], {}, None, [1], [{}], True):
+            changed = _replaced(document, where, new)
+            text = (
+                json.dumps(changed)
+                if fmt == "fhir"
+                else "".join(json.dumps(r) + "\n" for r in changed)
+            )
+            path.write_text(text, "utf-8")
+            try:
+                # A Bundle whose entry array is emptied holds no records.
+                emptied = (where, new) == (("entry",), [])
+                assert load(path, as_of=AS_OF, cfg=CFG) == ([] if emptied else [GOOD])
+            except DataFileError as exc:
+                assert str(exc).startswith(str(path))
+                failures += 1
+    assert failures > len(paths)  # most changes break the mapping or a rule
