@@ -266,6 +266,17 @@ def main() -> None:
         growth = big_rss / small_rss
         record(f"peak RSS {big:,} / 10,000 records", f"{growth:.2f}", "<= 1.25", growth <= 1.25)
 
+    fhir_count = 20_000 if quick else 100_000
+    print(f"\nFHIR against JSON: generate and validate {fhir_count:,} payloads (whole process)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for fmt in ("json", "fhir", "fhir-ndjson"):
+            out = Path(tmp) / f"f.{fmt}"
+            made, made_rss = run_cli(["generate", "--seed", "1", "--count", str(fhir_count),
+                                      "--format", fmt, "--output", str(out)])  # fmt: skip
+            read, read_rss = run_cli(["validate", "--format", fmt, str(out)])
+            print(f"  {fmt:<12} write {made:6.2f} s {made_rss / 1024:7.1f} MiB, "
+                  f"read {read:6.2f} s {read_rss / 1024:7.1f} MiB")  # fmt: skip
+
     print("\nStart-up (median of 15 runs)")
 
     def wall(cmd: list[str]) -> float:

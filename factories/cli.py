@@ -66,6 +66,21 @@ def _format(text: str) -> str:
         raise argparse.ArgumentTypeError(getattr(exc, "reason", str(exc))) from None
 
 
+class _FormatNames(str):
+    """Help text whose ``{formats}`` names the registered formats when it is shown.
+
+    Looked up late because the registry loads every writer, which most commands never need.
+    """
+
+    __slots__ = ()
+
+    def __mod__(self, params: Any) -> str:
+        from .files import FORMATS
+
+        *most, last = FORMATS
+        return str.__mod__(self.replace("{formats}", f"{', '.join(most)} or {last}"), params)
+
+
 def _add_shared(parser: argparse.ArgumentParser, *, top: bool) -> None:
     # Options every subcommand takes, accepted before or after the subcommand's name.
     # On the subcommands they default to SUPPRESS, so they do not undo the top level's.
@@ -155,7 +170,7 @@ def _parser() -> argparse.ArgumentParser:
         "-f",
         metavar="FORMAT",
         type=_format,
-        help="json, jsonl, yaml or csv (default: by suffix)",
+        help=_FormatNames("{formats} (default: by suffix)"),
     )
     generate.add_argument(
         "--workers",
@@ -181,7 +196,7 @@ def _parser() -> argparse.ArgumentParser:
         "-f",
         metavar="FORMAT",
         type=_format,
-        help="the files' format (default: by suffix; jsonl for '-')",
+        help=_FormatNames("the files' format: {formats} (default: by suffix; jsonl for '-')"),
     )
     _add_kind(validate, None)
     validate.add_argument("files", nargs="+", metavar="FILE")

@@ -174,7 +174,7 @@ def test_committed_data_sets_are_reproducible(tmp_path: Path) -> None:
         ["generate", "--output", "x.json", "--count", "100000000000000"],
         ["generate", "--output", "x.json", "--as-of", "2026-13-01"],
         ["generate", "--output", "x.json", "--workers", "0"],
-        ["generate", "--output", "x.json", "--format", "xml"],
+        ["generate", "--output", "x.json", "--format", "toml"],
         ["generate", "--output", "x.json", "--out-dir", "d"],
         ["generate", "--output", "x.json", "--stat", "TX"],  # no abbreviations
         ["--conf", "c.yaml", "sample"],
@@ -197,7 +197,7 @@ def test_usage_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]
         (["--near", "99999"], "99999"),
         (["--dynamic-location", "--state", "CA"], "--dynamic-location"),
         (["--output", "{tmp}/missing/x.json"], "missing"),
-        (["--output", "{tmp}/x.xml"], "xml"),
+        (["--output", "{tmp}/x.toml"], "toml"),
         (["--config", "{tmp}/nope.yaml"], "nope.yaml"),
     ],
 )
@@ -446,3 +446,17 @@ def test_variants_without_output_name_the_flags(capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit):
         main(["generate", "--senior"])
     assert "--senior goes only with --output FILE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["generate", "validate"])
+def test_format_help_names_every_registered_format(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bookslot_factories.files import FORMATS
+
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    block = out[out.index("--format FORMAT, -f FORMAT") :]
+    for name in FORMATS:
+        assert f" {name}," in block or f" {name} " in block, name

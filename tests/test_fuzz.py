@@ -19,6 +19,7 @@ import os
 import tempfile
 import time
 import tracemalloc
+import xml.sax.saxutils
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -58,7 +59,7 @@ pytestmark = pytest.mark.fuzz
 # a test, each example overwriting its files; some examples are slow on purpose.
 FUZZ = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
-FORMATS = ("json", "jsonl", "yaml", "csv")
+FORMATS = ("json", "jsonl", "yaml", "csv", "xml")
 SECONDS = 2  # per example: the files are small, so a slow one is a hang
 # What a YAML tag would create if it ran (one per process: xdist workers run apart).
 MARKER = Path(tempfile.gettempdir(), f"bookslot-fuzz-pwned-{os.getpid()}")
@@ -238,6 +239,21 @@ def serialize(rows: list[dict[str, Any]], fmt: str, style: int) -> bytes:
         text = yaml.safe_dump(
             rows, allow_unicode=style % 2 == 0, default_flow_style=[False, True, None][style % 3]
         )
+    elif fmt == "xml":
+        indent = ["", "\n  ", "\t"][style % 3]
+        text = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<bookslot_payloads>'
+            + "".join(
+                f"{indent}<payload>"
+                + "".join(
+                    f"<{key}>{xml.sax.saxutils.escape(str(value))}</{key}>"
+                    for key, value in row.items()
+                )
+                + "</payload>"
+                for row in rows
+            )
+            + "\n</bookslot_payloads>\n"
+        )
     else:
         buffer = io.StringIO()
         writer = csv.writer(buffer, quoting=[csv.QUOTE_MINIMAL, csv.QUOTE_ALL][style % 2])
@@ -273,6 +289,10 @@ def nasty_bytes(fmt: str) -> st.SearchStrategy[bytes]:
                    b"...\n", b"%YAML 1.1\n", b"|\n", b">-\n", b"\t", b"#", b"{", b"[", b"!!str ",
                    b"!!binary ", b"!local ", b"&b [*a, *a, *a, *a, *a, *a, *a, *a] ",
                    TAG.encode() + b" "]  # fmt: skip
+    elif fmt == "xml":
+        tokens += [b"<", b">", b"&", b"&lol;", b"]]>", b"<![CDATA[", b"<!--", b"<a>", b"</a>",
+                   b'<!DOCTYPE a [<!ENTITY lol "lol">]>', b'<!ENTITY x SYSTEM "file:///etc/passwd">',
+                   b' a="1"', b"<?pi?>", b"&#0;", b"&#13;"]  # fmt: skip
     elif fmt in ("json", "jsonl"):
         tokens += [b"{", b"}", b"[", b"]", b":", b'"a": ', b"true", b"null", b"\\ud800", b"\\u0000"]
     return st.one_of(

@@ -906,7 +906,7 @@ USAGE_ERRORS = [
     ["--as-of", "2026-W48-1"],
     ["--as-of", "2026-11-29T00:00"],
     ["--as-of", ""],
-    ["--format", "xml"],
+    ["--format", "toml"],
     ["--young", "--senior"],
     ["--out-dir", "d"],
     ["--bogus"],
@@ -926,7 +926,7 @@ OUR_ERRORS = [
     (["--as-of", "0001-06-01"], "before year 1"),
     (["--config", "{tmp}"], "cannot be read"),
     (["--config", "{tmp}/missing.yaml"], "does not exist"),
-    (["--output", "{tmp}/x.xml"], "cannot tell the format"),
+    (["--output", "{tmp}/x.toml"], "cannot tell the format"),
     (["--output", "{tmp}/no/such/x.json"], "does not exist"),
     (["--output", "{tmp}", "--format", "json"], "it is a folder"),
 ]

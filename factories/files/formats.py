@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import IO
 
 from ..errors import DataFileError, excerpt
-from . import _csv, _json, _jsonl, _yaml
+from . import _csv, _fhir, _json, _jsonl, _xml, _yaml
 from ._io import Records, StrPath, path_name
 
 __all__ = ["FORMATS", "KNOWN", "Format", "format_for", "format_named"]
@@ -85,6 +85,25 @@ FORMATS: Mapping[str, Format] = MappingProxyType(
                 end=_yaml.end,
             ),
             Format("csv", (".csv",), "text/csv", _csv.encode, _csv.read, _csv.begin),
+            Format(
+                "xml", (".xml",), "application/xml", _xml.encode, _xml.read, _xml.begin, _xml.end
+            ),
+            Format(
+                "fhir",
+                (".fhir.json",),
+                "application/fhir+json",
+                _fhir.encode,
+                _fhir.read,
+                _fhir.begin,
+                _fhir.end,
+            ),
+            Format(
+                "fhir-ndjson",
+                (".fhir.ndjson",),
+                "application/fhir+ndjson",
+                _fhir.encode_ndjson,
+                _fhir.read_ndjson,
+            ),
         )
     }
 )
@@ -124,7 +143,11 @@ def format_for(path: StrPath, format: str | None = None, *, named_by: str = "for
     if format is not None:
         return format_named(format, path=name)
     suffix = os.path.splitext(name)[1].lower()
-    found = _BY_SUFFIX.get(suffix)
+    # A two-part suffix (.fhir.json) wins over its last part (.json).
+    longer = os.path.splitext(os.path.splitext(name)[0])[1].lower() + suffix
+    found = _BY_SUFFIX.get(longer) if longer != suffix else None
+    # A suffix that is a format's name (.fhir, .fhir-ndjson) selects it too.
+    found = found or _BY_SUFFIX.get(suffix) or FORMATS.get(suffix[1:])
     if found is None:
         given = f"the suffix {excerpt(suffix)}" if suffix else "no suffix"
         raise DataFileError(

@@ -320,7 +320,16 @@ def formats(kind: Kind) -> dict[str, Format]:
 
 def format_of(kind: Kind, fmt: Format) -> Format:
     """Return the format that reads and writes ``kind``'s records as ``fmt`` names."""
-    return formats(kind)[fmt.name] if kind.nested else fmt
+    if not kind.nested:
+        return fmt
+    found = formats(kind).get(fmt.name)
+    if found is None:
+        raise DataFileError(
+            f"the {fmt.name} format holds payloads only; write {kind.name} records as "
+            f"{', '.join(formats(kind))}",
+            path="<format>",
+        )
+    return found
 
 
 def checked(records: Iterator[Any], name: str, kind: Kind) -> Iterator[Mapping[str, Any]]:

@@ -136,8 +136,8 @@ def check(
 
     Args:
         path: The file (``"-"`` for standard input, with ``format``).
-        format: ``"json"``, ``"jsonl"``, ``"yaml"`` or ``"csv"`` (default: from the
-            suffix).
+        format: A name of :data:`~bookslot_factories.files.FORMATS`, such as
+            ``"json"`` or ``"fhir"`` (default: from the suffix).
         as_of: The date ages are checked on (default: the reference date, today).
         cfg: The config whose rules apply (default: the active one).
         kind: ``"payload"``, ``"intake"`` or ``"insurance"`` (default: told from the
@@ -172,8 +172,8 @@ def iter_load(
 
     Args:
         path: The file (``"-"`` for standard input, with ``format``).
-        format: ``"json"``, ``"jsonl"``, ``"yaml"`` or ``"csv"`` (default: from the
-            suffix).
+        format: A name of :data:`~bookslot_factories.files.FORMATS`, such as
+            ``"json"`` or ``"fhir"`` (default: from the suffix).
         as_of: The date ages are checked on (default: the reference date, today).
         cfg: The config whose rules apply (default: the active one).
         kind: ``"payload"``, ``"intake"`` or ``"insurance"`` (default: told from the
@@ -204,8 +204,8 @@ def load(
 
     Args:
         path: The file (``"-"`` for standard input, with ``format``).
-        format: ``"json"``, ``"jsonl"``, ``"yaml"`` or ``"csv"`` (default: from the
-            suffix).
+        format: A name of :data:`~bookslot_factories.files.FORMATS`, such as
+            ``"json"`` or ``"fhir"`` (default: from the suffix).
         as_of: The date ages are checked on (default: the reference date, today).
         cfg: The config whose rules apply (default: the active one).
         kind: ``"payload"``, ``"intake"`` or ``"insurance"`` (default: told from the

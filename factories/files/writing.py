@@ -219,8 +219,9 @@ def save(
     Args:
         records: The records; a generator is consumed a block at a time.
         path: The file (``"-"`` for standard output, with ``format``).
-        format: ``"json"``, ``"jsonl"``, ``"yaml"`` or ``"csv"`` (default: from the
-            suffix: ``.json``, ``.jsonl``/``.ndjson``, ``.yaml``/``.yml``, ``.csv``).
+        format: A name of :data:`~bookslot_factories.files.FORMATS`, such as
+            ``"json"`` or ``"fhir"`` (default: from the suffix, ``.fhir.json`` before
+            ``.json``).
         kind: ``"payload"``, ``"intake"`` or ``"insurance"`` (default: the first
             record's type tells; a plain mapping is a flat record). Nested records
             are written nested, in CSV with dotted columns (``address.city``).

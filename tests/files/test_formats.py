@@ -44,11 +44,11 @@ def test_format_from_suffix_or_name(
         ("data.txt", None, "cannot tell the format from the suffix '.txt'"),
         ("data", None, "cannot tell the format from no suffix"),
         ("-", None, "cannot tell the format from no suffix"),
-        ("data.json", "xml", "unknown format 'xml'"),
+        ("data.json", "toml", "unknown format 'toml'"),
     ],
 )
 def test_unknown_format(tmp_path: Path, name: str, fmt: str | None, message: str) -> None:
-    known = "json (.json); jsonl (.jsonl, .ndjson); yaml (.yaml, .yml); csv (.csv)"
+    known = "json (.json); jsonl (.jsonl, .ndjson); yaml (.yaml, .yml); csv (.csv); xml (.xml)"
     for call in (
         lambda: save([GOOD], name if name == "-" else tmp_path / name, format=fmt),
         lambda: load(name if name == "-" else tmp_path / name, format=fmt),
