@@ -374,7 +374,16 @@ def formats(kind: Kind) -> dict[str, Format]:
 
 def format_of(kind: Kind, fmt: Format) -> Format:
     """Return the format that reads and writes ``kind``'s records as ``fmt`` names."""
-    return formats(kind)[fmt.name] if kind.nested else fmt
+    if not kind.nested:
+        return fmt
+    found = formats(kind).get(fmt.name)
+    if found is None:
+        raise DataFileError(
+            f"{kind.name} records are nested; {fmt.name} holds only flat payloads: choose "
+            f"one of {', '.join(formats(kind))}",
+            path=f"<{fmt.name}>",
+        )
+    return found
 
 
 def checked(records: Iterator[Any], name: str, kind: Kind) -> Iterator[Mapping[str, Any]]:
