@@ -114,6 +114,17 @@ def _check_folder(folder: str) -> list[str]:
     return names
 
 
+_ADDRESSES = ("tcp://", "tls://", "inproc://", "ucx://")
+
+
+def _check_scheduler(scheduler: str) -> None:
+    if scheduler not in ("local", "synchronous", "sync") and not scheduler.startswith(_ADDRESSES):
+        raise BookslotError(
+            f"unknown Dask scheduler {scheduler!r}; expected 'local', 'synchronous' or an "
+            "address such as tcp://host:8786"
+        )
+
+
 @contextmanager
 def _scheduler(scheduler: str, workers: int) -> Iterator[dict[str, Any]]:
     """Yield the keyword arguments of ``dask.compute`` for a scheduler name."""
@@ -133,17 +144,12 @@ def _scheduler(scheduler: str, workers: int) -> Iterator[dict[str, Any]]:
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address="127.0.0.1:0",
             ) as cluster,
             dist.Client(cluster) as client,
         ):
             yield {"scheduler": client}
         return
-    if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
-        raise BookslotError(
-            f"unknown Dask scheduler {scheduler!r}; expected 'local', 'synchronous' or an "
-            "address such as tcp://host:8786"
-        )
     try:
         client = dist.Client(scheduler, timeout=30)
     except OSError as exc:
@@ -188,6 +194,7 @@ def write_parts(
         DataFileError: The folder holds other files, or a part cannot be written.
     """
     dask = _dask()
+    _check_scheduler(scheduler)
     sizes = _sizes(count)
     _check_folder(folder)
     folder = os.path.abspath(folder)
