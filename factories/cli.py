@@ -270,6 +270,8 @@ def _generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             misplaced.append("--kind")
         if args.format:
             misplaced.append("--format")
+        if args.dask:
+            misplaced.append("--dask")
         if misplaced:
             verb = "goes" if len(misplaced) == 1 else "go"
             parser.error(

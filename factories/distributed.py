@@ -91,14 +91,22 @@ def _write_part(
     """Make block ``number`` and write it as its part: runs on a worker."""
     name = part_name(number, fmt)
     data = fmt.encode(bulk.job_block(job, number, size), True)
-    files.write_blocks(os.path.join(folder, name), fmt, [data])
+    try:
+        files.write_blocks(os.path.join(folder, name), fmt, [data])
+    except BookslotError as exc:
+        # A DataFileError does not survive pickling (keyword-only fields): send its
+        # message, which names the part, back as a plain BookslotError.
+        raise BookslotError(str(exc)) from None
     return name, size
 
 
-def _check_folder(folder: str) -> list[str]:
-    """Create the folder, or check that it holds nothing but parts; return those."""
+def _check_folder(folder: str, *, create: bool) -> None:
+    """Check that the folder, if any, holds nothing but parts; create it if asked."""
     try:
-        os.makedirs(folder, exist_ok=True)
+        if create:
+            os.makedirs(folder, exist_ok=True)
+        elif not os.path.lexists(folder):
+            return
         names = os.listdir(folder)
     except OSError as exc:
         raise DataFileError(
@@ -111,7 +119,6 @@ def _check_folder(folder: str) -> list[str]:
             "empty folder or one holding only part-NNNNNN files",
             path=folder,
         )
-    return names
 
 
 _ADDRESSES = ("tcp://", "tls://", "inproc://", "ucx://")
@@ -151,7 +158,7 @@ def _scheduler(scheduler: str, workers: int) -> Iterator[dict[str, Any]]:
             yield {"scheduler": client}
         return
     try:
-        client = dist.Client(scheduler, timeout=30)
+        client = dist.Client(scheduler, timeout=10)
     except OSError as exc:
         raise BookslotError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
     with client:
@@ -196,7 +203,7 @@ def write_parts(
     dask = _dask()
     _check_scheduler(scheduler)
     sizes = _sizes(count)
-    _check_folder(folder)
+    _check_folder(folder, create=False)  # before a cluster starts or a scheduler is reached
     folder = os.path.abspath(folder)
     token = dask.base.tokenize(pickle.dumps(job), count, fmt.name, folder)
     tasks = [
@@ -206,6 +213,7 @@ def write_parts(
         for number, size in enumerate(sizes)
     ]
     with _scheduler(scheduler, workers) as how:
+        _check_folder(folder, create=True)
         written: list[tuple[str, int]] = [tuple(part) for part in dask.compute(*tasks, **how)]
     ours = {name for name, _ in written}
     # An earlier, longer run's parts, and the temporary files of killed writes.

@@ -299,3 +299,41 @@ def test_importing_the_package_and_the_bulk_engine_loads_no_dask() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout == "[]\n"
+
+
+def test_a_part_a_worker_cannot_write_is_one_error_line_naming_it(
+    cluster: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "parts"
+    (out / "part-000001.jsonl").mkdir(parents=True)  # in the way of the second part
+    code = main(
+        [
+            "generate",
+            "-o",
+            str(out),
+            "-n",
+            str(BLOCK_SIZE + 1),
+            "--dask",
+            cluster.scheduler_address,
+            *ARGS,
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("error: ")
+    assert "part-000001.jsonl" in err
+    assert "folder" in err
+    assert len(err.splitlines()) == 1
+    assert (out / "part-000001.jsonl").is_dir()
+
+
+def test_an_unreachable_folder_is_refused_before_any_cluster_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taken = tmp_path / "file"
+    taken.write_text("mine")
+    assert main(["generate", "-o", str(taken), "-n", "5", "--dask", "local", *ARGS]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {taken}: cannot use it as the output folder")
+    assert len(err.splitlines()) == 1
+    assert taken.read_text() == "mine"
