@@ -56,8 +56,10 @@ __all__ = [
     "block",
     "block_count",
     "blocks",
+    "dask_bag",
     "default_workers",
     "encoded_blocks",
+    "job_block",
 ]
 
 
@@ -241,6 +243,21 @@ def block(
     check_count(number, MAX_COUNT // BLOCK_SIZE - 1, "block number")
     check_count(count, BLOCK_SIZE)
     return _rows(_columns(job, number, count))
+
+
+def job_block(job: Job, number: int, count: int) -> list[dict[str, str]]:
+    """Return the records of block ``number`` of a checked job (for engines that ship a Job)."""
+    return _rows(_columns(job, number, count))
+
+
+def dask_bag(count: int, seed: int, *, as_of: date | str | None = None, **variants: Any) -> Any:
+    """Return a ``dask.bag.Bag`` of a run's records, one partition per block.
+
+    See :func:`bookslot_factories.distributed.dask_bag` (needs the ``dask`` extra).
+    """
+    from .distributed import dask_bag
+
+    return dask_bag(count, seed, as_of=as_of, **variants)
 
 
 def blocks(job: Job, count: int) -> Iterator[list[dict[str, str]]]:

@@ -181,6 +181,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_kind(generate, "payload")
     _add_variants(generate)
+    _add_dask(generate)
     generate.set_defaults(handler=_generate, parser=generate)
 
     validate = commands.add_parser(
@@ -284,6 +285,8 @@ def _generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             misplaced.append("--kind")
         if args.format:
             misplaced.append("--format")
+        if args.dask:
+            misplaced.append("--dask")
         if misplaced:
             verb = "goes" if len(misplaced) == 1 else "go"
             parser.error(
@@ -297,6 +300,8 @@ def _generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return 0
     if args.out_dir:
         parser.error("--out-dir goes with the standard sets, not with --output")
+    if args.dask is not None:
+        return _generate_parts(args, parser, seed, cfg, count, chosen)
     fmt = _format_of(args.output, args.format)
     if args.kind != "payload":
         if args.workers != 1:
@@ -319,6 +324,42 @@ def _generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     finally:
         if progress:
             progress.close()
+    return 0
+
+
+# --- generate --dask: one part per block, written by Dask workers ----------------------
+
+
+def _add_dask(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dask",
+        metavar="SCHEDULER",
+        help="write --output DIR as one part per block on Dask: 'local' (a cluster of "
+        "--workers processes), 'synchronous', or an address such as tcp://host:8786 "
+        "(needs the dask extra)",
+    )
+
+
+def _generate_parts(
+    args: argparse.Namespace,
+    parser: argparse.ArgumentParser,
+    seed: int,
+    cfg: Any,
+    count: int,
+    chosen: dict[str, Any],
+) -> int:
+    from . import bulk, files
+    from .distributed import write_parts
+
+    if args.kind != "payload":
+        parser.error("--dask goes only with --kind payload (the bulk engine)")
+    if args.output == "-":
+        parser.error("--dask writes parts into a folder: give --output DIR, not '-'")
+    if args.workers != 1 and args.dask != "local":
+        parser.error("--workers goes with --dask local; a cluster has its own workers")
+    fmt = files.format_named(args.format or "jsonl", path=args.output)
+    job = bulk.Job.make(seed, as_of=args.as_of, cfg=cfg, **chosen)
+    write_parts(args.output, count, job, fmt, scheduler=args.dask, workers=args.workers)
     return 0
 
 

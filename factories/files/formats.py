@@ -6,13 +6,13 @@ Adding a format is adding one entry to :data:`FORMATS` (and its module beside th
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import IO
 
 from ..errors import DataFileError, excerpt
-from . import _csv, _fhir, _json, _jsonl, _xml, _yaml
+from . import _csv, _fhir, _json, _jsonl, _parquet, _xml, _yaml
 from ._io import Records, StrPath, path_name
 
 __all__ = ["FORMATS", "KNOWN", "Format", "format_for", "format_named"]
@@ -48,6 +48,9 @@ class Format:
         read: Yields the raw records of a file, one by one, as they are parsed.
         begin: Returns the bytes before the first record, given the field names.
         end: Returns the bytes after the last record, given whether there was any.
+        frame: For a binary format with a footer (Parquet), the whole framing in one:
+            given the fields and the encoded blocks, yields the file's bytes; when
+            set, ``begin`` and ``end`` are not used.
     """
 
     name: str
@@ -57,6 +60,7 @@ class Format:
     read: Callable[[IO[bytes], str], Records]
     begin: Callable[[Sequence[str]], bytes] = _no_bytes
     end: Callable[[bool], bytes] = _nothing_after
+    frame: Callable[[Sequence[str], Iterable[bytes]], Iterator[bytes]] | None = None
 
 
 #: The formats by name.
@@ -103,6 +107,14 @@ FORMATS: Mapping[str, Format] = MappingProxyType(
                 "application/fhir+ndjson",
                 _fhir.encode_ndjson,
                 _fhir.read_ndjson,
+            ),
+            Format(
+                "parquet",
+                (".parquet",),
+                "application/vnd.apache.parquet",
+                _parquet.encode,
+                _parquet.read,
+                frame=_parquet.frame,
             ),
         )
     }

@@ -325,9 +325,9 @@ def format_of(kind: Kind, fmt: Format) -> Format:
     found = formats(kind).get(fmt.name)
     if found is None:
         raise DataFileError(
-            f"the {fmt.name} format holds payloads only; write {kind.name} records as "
-            f"{', '.join(formats(kind))}",
-            path="<format>",
+            f"{kind.name} records are nested; {fmt.name} holds only flat payloads: choose "
+            f"one of {', '.join(formats(kind))}",
+            path=f"<{fmt.name}>",
         )
     return found
 

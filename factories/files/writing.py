@@ -40,6 +40,9 @@ def write_blocks(
 
 
 def _framed(fmt: Format, fields: Sequence[str], blocks: Iterable[bytes]) -> Iterator[bytes]:
+    if fmt.frame is not None:  # a binary format with a footer frames its own blocks
+        yield from fmt.frame(fields, blocks)
+        return
     yield fmt.begin(fields)
     any_records = False
     for data in blocks:

@@ -360,7 +360,7 @@ def test_bad_ndjson_is_reported_at_its_line(
 def test_nested_kinds_are_refused_in_fhir(tmp_path: Path) -> None:
     path = tmp_path / "n.fhir.json"
     save([GOOD], path)
-    with pytest.raises(DataFileError, match="holds payloads only"):
+    with pytest.raises(DataFileError, match="holds only flat payloads"):
         load(path, kind="intake")
 
 

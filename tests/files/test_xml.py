@@ -142,5 +142,5 @@ def test_bad_xml_is_reported_at_its_place(
 
 
 def test_nested_kinds_are_refused_in_xml(tmp_path: Path) -> None:
-    with pytest.raises(DataFileError, match="holds payloads only"):
+    with pytest.raises(DataFileError, match="holds only flat payloads"):
         load(write_bad(tmp_path, "n.xml", GOOD_XML + "</bookslot_payloads>"), kind="intake")
