@@ -1,0 +1,215 @@
+"""The ASGI app: payloads streamed in the CLI's bytes, one payload, ZIP look-ups."""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+from collections.abc import Iterator
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from .. import bulk, config, files, locations
+from ..config import Config
+from ..errors import BookslotError, LocationError
+from ..model import FIELDS
+from ..variants import (
+    MAX_SEED,
+    VARIANT_FLAGS,
+    VARIANT_OPTIONS,
+    Variants,
+    check_count,
+    parse_date,
+    parse_seed,
+    spell,
+)
+
+__all__ = ["DEFAULT_MAX_COUNT", "create_app"]
+
+#: The largest count a request may ask for, unless ``max_count`` says otherwise.
+DEFAULT_MAX_COUNT = 1_000_000
+#: Records a request writes when no ``count`` is given (as the CLI's ``generate``).
+DEFAULT_COUNT = 10
+_PARAMETERS = ("count", "seed", "as_of", "format", *VARIANT_FLAGS, *VARIANT_OPTIONS)
+
+
+class _BadParameter(Exception):
+    """A query parameter the CLI's rules refuse; answered with 422."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+        self.message = message
+
+
+def _refused(name: str, message: str) -> JSONResponse:
+    # FastAPI's own validation error shape, so the OpenAPI schema's 422 holds.
+    detail = [{"loc": ["query", name], "msg": message, "type": "value_error"}]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def _named(message: str) -> str:
+    """The parameter a message of :mod:`variants` starts with (they name it first)."""
+    first = message.split(" ", 2)[:2]
+    for word in first:
+        name = word.split("=")[0]
+        if name in _PARAMETERS:
+            return name
+    return "query"
+
+
+def _flag(params: Any, name: str) -> bool:
+    text = params.get(name)
+    if text is None:
+        return False
+    value = {"true": True, "1": True, "false": False, "0": False}.get(text.lower())
+    if value is None:
+        raise _BadParameter(name, f"{name} {text!r} is not a bool; expected true or false")
+    return value
+
+
+class _Run:
+    """The checked parameters of one request, and the CLI command that replays it."""
+
+    def __init__(self, params: Any, cfg: Config, max_count: int, config_path: str | None):
+        unknown = sorted(set(params) - set(_PARAMETERS))
+        if unknown:
+            raise _BadParameter(
+                unknown[0],
+                f"unknown parameter {unknown[0]!r}; expected one of {', '.join(_PARAMETERS)}",
+            )
+        try:
+            text = params.get("count")
+            self.count = (
+                DEFAULT_COUNT if text is None else check_count(_int(text, "count"), max_count)
+            )
+            seed = params.get("seed")
+            self.seed = (
+                secrets.randbelow(MAX_SEED // 2) if seed is None else parse_seed(seed, "seed")
+            )
+            as_of = params.get("as_of")
+            self.as_of: date = (
+                config.reference_date() if as_of is None else parse_date(as_of, "as_of")
+            )
+            self.format = files.format_named(params.get("format", "json"))
+        except BookslotError as exc:
+            message = getattr(exc, "reason", str(exc))
+            raise _BadParameter(_named(message), message) from None
+        given: dict[str, Any] = {flag: _flag(params, flag) for flag in VARIANT_FLAGS}
+        for option in VARIANT_OPTIONS:
+            given[option] = params.get(option)
+        try:
+            self.variants = Variants.check(given).chosen()
+            self.job = bulk.Job.make(self.seed, as_of=self.as_of, cfg=cfg, **self.variants)
+        except BookslotError as exc:
+            raise _BadParameter(_named(str(exc)), str(exc)) from None
+        self.config_path = config_path
+
+    def command(self, *, count: int | None = None, fmt: str | None = None) -> str:
+        """The ``bookslot-data`` command that writes the same bytes."""
+        words = ["bookslot-data", "generate", "--output", "-"]
+        words += ["--format", fmt or self.format.name]
+        words += ["--count", str(self.count if count is None else count)]
+        words += ["--seed", str(self.seed), "--as-of", self.as_of.isoformat()]
+        if self.config_path:
+            words += ["--config", self.config_path]
+        for name, value in self.variants.items():
+            words.append(spell(name, "cli"))
+            if value is not True:
+                words.append(str(value))
+        return shlex.join(words)
+
+    def headers(self) -> dict[str, str]:
+        """The headers that tell how to reproduce the response."""
+        return {
+            "X-Bookslot-Seed": str(self.seed),
+            "X-Bookslot-As-Of": self.as_of.isoformat(),
+            "X-Bookslot-Command": self.command(),
+        }
+
+
+def _int(text: str, name: str) -> int:
+    try:
+        return int(text.strip(), 10)
+    except ValueError:
+        raise _BadParameter(name, f"{name} {text!r} is not a whole number") from None
+
+
+def create_app(
+    *,
+    cfg: Config | None = None,
+    config_path: str | None = None,
+    max_count: int = DEFAULT_MAX_COUNT,
+) -> FastAPI:
+    """Return the ASGI app of ``bookslot-data serve``, to run or mount anywhere.
+
+    Args:
+        cfg: The config whose rules the data follows (default: the active one).
+        config_path: The config file ``cfg`` came from, for the CLI commands shown.
+        max_count: The largest ``count`` a request may ask for.
+    """
+    chosen = cfg or config.current()
+    limit = check_count(max_count, name="max_count")
+    app = FastAPI(
+        title="bookslot-factories",
+        description="Realistic, reproducible bookslot payloads, byte for byte as the CLI.",
+    )
+
+    @app.exception_handler(_BadParameter)
+    async def _bad(request: Request, exc: _BadParameter) -> JSONResponse:
+        return _refused(exc.name, exc.message)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Answer ``{"status": "ok"}`` while the server runs."""
+        return {"status": "ok"}
+
+    @app.get(
+        "/api/payloads",
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "content": {
+                    "application/json": {},
+                    "application/x-ndjson": {},
+                    "text/csv": {},
+                    "application/yaml": {},
+                },
+                "description": "The bytes of `bookslot-data generate --output -`.",
+            },
+            422: {"description": "A parameter the CLI's rules refuse."},
+        },
+    )
+    def payloads(
+        request: Request,
+        count: str | None = Query(None, description="records (default 10)"),
+        seed: str | None = Query(None, description="0 <= seed < 2**64 (default random)"),
+        as_of: str | None = Query(None, description="YYYY-MM-DD (default today)"),
+        format: str = Query("json", description="json, jsonl, csv or yaml"),
+    ) -> StreamingResponse:
+        """Stream ``count`` payloads in ``format``; variants are query parameters too."""
+        run = _Run(request.query_params, chosen, limit, config_path)
+        blocks = bulk.encoded_blocks(run.job, run.count, run.format.encode)
+        body: Iterator[bytes] = files.framed(run.format, FIELDS, blocks)
+        return StreamingResponse(body, media_type=run.format.media_type, headers=run.headers())
+
+    @app.get("/api/payload")
+    def payload(request: Request) -> JSONResponse:
+        """One payload: the first that ``/api/payloads`` gives with the same parameters."""
+        run = _Run(request.query_params, chosen, limit, config_path)
+        (record,) = bulk.block(run.seed, 0, count=1, as_of=run.as_of, cfg=chosen, **run.variants)
+        return JSONResponse(dict(record), headers=run.headers())
+
+    @app.get("/api/zips/{zip_code}", responses={404: {"description": "An unknown ZIP."}})
+    def zip_place(zip_code: str) -> JSONResponse:
+        """The place behind a ZIP code (404 for one not in the data set)."""
+        try:
+            place = locations.lookup(zip_code)
+        except LocationError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+        return JSONResponse(asdict(place))
+
+    return app
