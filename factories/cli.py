@@ -226,6 +226,13 @@ def _add_serve(commands: Any) -> None:
         default=1_000_000,
         help="the largest count a request may ask for (default 1,000,000)",
     )
+    serve.add_argument(
+        "--max-body",
+        metavar="BYTES",
+        type=_arg(lambda t: parse_count(t, 2**40, "")),
+        default=100 * 1024 * 1024,
+        help="the largest body POST /api/validate reads; 413 above (default 104,857,600)",
+    )
     serve.set_defaults(handler=_serve, parser=serve)
 
 
@@ -245,6 +252,7 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             cfg=_config(args),
             config_path=args.config,
             max_count=args.max_count,
+            max_body=args.max_body,
         )
     except OSError as exc:
         print(

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import shlex
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from .. import bulk, config, files, locations
 from ..config import Config
 from ..errors import BookslotError, LocationError
+from ..files.reading import judge
+from ..kinds import kind_named
 from ..model import FIELDS
 from ..variants import (
     MAX_SEED,
@@ -27,12 +32,16 @@ from ..variants import (
     spell,
 )
 
-__all__ = ["DEFAULT_MAX_COUNT", "create_app"]
+__all__ = ["DEFAULT_MAX_BODY", "DEFAULT_MAX_COUNT", "create_app"]
 
 #: The largest count a request may ask for, unless ``max_count`` says otherwise.
 DEFAULT_MAX_COUNT = 1_000_000
 #: Records a request writes when no ``count`` is given (as the CLI's ``generate``).
 DEFAULT_COUNT = 10
+#: The largest body ``POST /api/validate`` reads, unless ``max_body`` says otherwise.
+DEFAULT_MAX_BODY = 100 * 1024 * 1024
+_T = TypeVar("_T")
+_MEDIA_TYPES = ("application/json", "application/x-ndjson", "text/csv", "application/yaml")
 _PARAMETERS = ("count", "seed", "as_of", "format", *VARIANT_FLAGS, *VARIANT_OPTIONS)
 
 
@@ -131,6 +140,14 @@ class _Run:
         }
 
 
+def _checked(name: str, check: Callable[[], _T]) -> _T:
+    """The value ``check`` returns; its error answered as a 422 naming ``name``."""
+    try:
+        return check()
+    except BookslotError as exc:
+        raise _BadParameter(name, getattr(exc, "reason", str(exc))) from None
+
+
 def _int(text: str, name: str) -> int:
     try:
         return int(text.strip(), 10)
@@ -138,11 +155,61 @@ def _int(text: str, name: str) -> int:
         raise _BadParameter(name, f"{name} {text!r} is not a whole number") from None
 
 
+class _TooLarge(Exception):
+    """A request body above the limit; answered with 413."""
+
+
+async def _spooled(request: Request, limit: int, suffix: str) -> str:
+    """Write the body to a temporary file as it arrives; stop at ``limit`` bytes.
+
+    The limit is enforced on the stream, so a client lying in (or leaving out)
+    Content-Length cannot make us hold more than ``limit`` bytes on disk.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    handle, name = tempfile.mkstemp(prefix="bookslot-validate-", suffix=suffix)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _TooLarge
+                file.write(chunk)
+    except BaseException:
+        os.unlink(name)
+        raise
+    return name
+
+
+def _report(
+    name: str, fmt: str, as_of: date | None, cfg: Config, kind: str | None
+) -> dict[str, Any]:
+    """What ``bookslot-data validate`` reports of one file, as JSON."""
+    records = 0
+    problems: list[dict[str, Any]] = []
+    for record, problem in judge(name, format=fmt, as_of=as_of, cfg=cfg, kind=kind):
+        records += record is not None
+        if problem is not None:
+            # The reason without the temporary file's name, which means nothing to a client.
+            problems.append(
+                {
+                    "record": problem.record,
+                    "line": problem.line,
+                    "field": problem.field,
+                    "message": problem.reason,
+                }
+            )
+    return {"valid": not problems, "records": records, "problems": problems}
+
+
 def create_app(
     *,
     cfg: Config | None = None,
     config_path: str | None = None,
     max_count: int = DEFAULT_MAX_COUNT,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> FastAPI:
     """Return the ASGI app of ``bookslot-data serve``, to run or mount anywhere.
 
@@ -150,9 +217,11 @@ def create_app(
         cfg: The config whose rules the data follows (default: the active one).
         config_path: The config file ``cfg`` came from, for the CLI commands shown.
         max_count: The largest ``count`` a request may ask for.
+        max_body: The largest body, in bytes, ``POST /api/validate`` reads (413 above).
     """
     chosen = cfg or config.current()
     limit = check_count(max_count, name="max_count")
+    body_limit = check_count(max_body, name="max_body")
     app = FastAPI(
         title="bookslot-factories",
         description="Realistic, reproducible bookslot payloads, byte for byte as the CLI.",
@@ -202,6 +271,47 @@ def create_app(
         run = _Run(request.query_params, chosen, limit, config_path)
         (record,) = bulk.block(run.seed, 0, count=1, as_of=run.as_of, cfg=chosen, **run.variants)
         return JSONResponse(dict(record), headers=run.headers())
+
+    @app.exception_handler(_TooLarge)
+    async def _too_large(request: Request, exc: _TooLarge) -> JSONResponse:
+        return JSONResponse(
+            {"detail": f"the body is larger than {body_limit:,} bytes, the server's --max-body"},
+            status_code=413,
+        )
+
+    @app.post(
+        "/api/validate",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    media: {"schema": {"type": "string", "format": "binary"}}
+                    for media in ("application/octet-stream", *_MEDIA_TYPES)
+                },
+            }
+        },
+        responses={
+            413: {"description": "A body above the server's --max-body."},
+            422: {"description": "A parameter the CLI's rules refuse."},
+        },
+    )
+    async def validate(
+        request: Request,
+        format: str = Query("jsonl", description="json, jsonl, csv or yaml (default jsonl)"),
+        as_of: str | None = Query(None, description="YYYY-MM-DD ages are checked on"),
+        kind: str | None = Query(None, description="payload, intake or insurance"),
+    ) -> JSONResponse:
+        """Check a data file (the body) as ``bookslot-data validate`` does; list every problem."""
+        fmt = _checked("format", lambda: files.format_named(format))
+        day = None if as_of is None else _checked("as_of", lambda: parse_date(as_of, "as_of"))
+        if kind is not None:
+            _checked("kind", lambda: kind_named(kind))
+        path = await _spooled(request, body_limit, "." + fmt.name)
+        try:
+            report = await run_in_threadpool(_report, path, fmt.name, day, chosen, kind)
+        finally:
+            os.unlink(path)
+        return JSONResponse(report)
 
     @app.get("/api/zips/{zip_code}", responses={404: {"description": "An unknown ZIP."}})
     def zip_place(zip_code: str) -> JSONResponse:

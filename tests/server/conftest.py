@@ -20,16 +20,19 @@ import uvicorn
 from bookslot_factories.server import create_app
 
 MAX_COUNT = 50_000
+MAX_BODY = 1_000_000
 
 
 @pytest.fixture(scope="session")
 def base_url() -> Iterator[str]:
-    """The URL of a real server of ``create_app(max_count=MAX_COUNT)``."""
+    """The URL of a real server of ``create_app(max_count=MAX_COUNT, max_body=MAX_BODY)``."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(create_app(max_count=MAX_COUNT), log_level="warning", lifespan="off")
+        uvicorn.Config(
+            create_app(max_count=MAX_COUNT, max_body=MAX_BODY), log_level="warning", lifespan="off"
+        )
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -50,3 +50,25 @@ def test_a_public_host_is_warned_about() -> None:
             process.wait()
     assert "warning: serving on 0.0.0.0" in err
     assert process.returncode == 0
+
+
+def test_max_body_limits_what_validate_reads() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bookslot_factories", "serve", "--port", "0", "--max-body", "100"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[1]
+        validate = f"{url}api/validate?format=jsonl"
+        assert httpx.post(validate, content=b"\n" * 100, timeout=30).status_code == 200
+        assert httpx.post(validate, content=b"\n" * 101, timeout=30).status_code == 413
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0
