@@ -12,7 +12,8 @@ from datetime import date
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from .. import bulk, config, files, locations
@@ -41,6 +42,8 @@ DEFAULT_COUNT = 10
 #: The largest body ``POST /api/validate`` reads, unless ``max_body`` says otherwise.
 DEFAULT_MAX_BODY = 100 * 1024 * 1024
 _T = TypeVar("_T")
+#: The web page's files, installed with the package (no CDN: it works offline).
+_STATIC = os.path.join(os.path.dirname(__file__), "static")
 _MEDIA_TYPES = ("application/json", "application/x-ndjson", "text/csv", "application/yaml")
 _PARAMETERS = ("count", "seed", "as_of", "format", *VARIANT_FLAGS, *VARIANT_OPTIONS)
 
@@ -230,6 +233,13 @@ def create_app(
     @app.exception_handler(_BadParameter)
     async def _bad(request: Request, exc: _BadParameter) -> JSONResponse:
         return _refused(exc.name, exc.message)
+
+    app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        """The web page: a form, a preview of the first rows, a download, the command."""
+        return FileResponse(os.path.join(_STATIC, "index.html"), media_type="text/html")
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
