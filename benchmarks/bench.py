@@ -266,6 +266,11 @@ def main() -> None:
         growth = big_rss / small_rss
         record(f"peak RSS {big:,} / 10,000 records", f"{growth:.2f}", "<= 1.25", growth <= 1.25)
 
+        # bookslot-data serve (issue 11): its own module, so the merge stays local.
+        import bench_serve
+
+        bench_serve.run(big, folder, record, at_least, seconds=3 if quick else 10)
+
     print("\nStart-up (median of 15 runs)")
 
     def wall(cmd: list[str]) -> float:

@@ -36,9 +36,15 @@ def serve(
             file=sys.stderr,
         )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family)
+    # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY only on sockets that say
+    # they are TCP; without it Nagle against delayed ACKs adds ~40 ms to a kept-alive
+    # request (measured: /healthz p50 44 ms with httpx.Client, 2 ms with it).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    # Listening before the URL is printed: a client that reads it and connects at once
+    # waits in the backlog until uvicorn accepts, instead of being refused.
+    sock.listen(2048)
     app = create_app(cfg=cfg, config_path=config_path, max_count=max_count, max_body=max_body)
     print(f"serving http://{host}:{sock.getsockname()[1]}/ (Ctrl-C stops)", flush=True)
     server = uvicorn.Server(

@@ -26,7 +26,7 @@ MAX_BODY = 1_000_000
 @pytest.fixture(scope="session")
 def base_url() -> Iterator[str]:
     """The URL of a real server of ``create_app(max_count=MAX_COUNT, max_body=MAX_BODY)``."""
-    sock = socket.socket()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(
