@@ -6,6 +6,6 @@ This package is the only one of ours that imports the web framework.
 
 from __future__ import annotations
 
-from .app import DEFAULT_MAX_COUNT, create_app
+from .app import DEFAULT_MAX_BODY, DEFAULT_MAX_COUNT, create_app
 
-__all__ = ["DEFAULT_MAX_COUNT", "create_app"]
+__all__ = ["DEFAULT_MAX_BODY", "DEFAULT_MAX_COUNT", "create_app"]

@@ -110,3 +110,20 @@ def test_bad_parameters_answer_422_naming_them(
         (detail,) = response.json()["detail"]
         assert detail["loc"] == ["query", name]
         assert words in detail["msg"]
+
+
+def test_the_page_and_its_files_are_served_from_the_package_without_a_cdn(base_url: str) -> None:
+    page = httpx.get(f"{base_url}/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    types = {"app.js": "text/javascript", "app.css": "text/css"}
+    for name, media_type in types.items():
+        assert f'"static/{name}"' in page.text
+        asset = httpx.get(f"{base_url}/static/{name}")
+        assert asset.status_code == 200
+        assert asset.headers["content-type"].startswith(media_type)
+        # Works offline: nothing is fetched from another origin.
+        assert "http://" not in asset.text
+        assert "https://" not in asset.text
+    assert "http://" not in page.text
+    assert "https://" not in page.text
