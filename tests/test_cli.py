@@ -446,3 +446,26 @@ def test_variants_without_output_name_the_flags(capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit):
         main(["generate", "--senior"])
     assert "--senior goes only with --output FILE" in capsys.readouterr().err
+
+
+# --- serve (issue 11) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--max-body", "-1"], "--max-body"),
+        (["--max-body", "lots"], "--max-body"),
+        (["--max-count", "0x10"], "--max-count"),
+        (["--port", "70000"], "--port"),
+    ],
+)
+def test_serve_usage_errors_name_the_option(
+    args: list[str], option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["serve", *args])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage:" in err
+    assert f"argument {option}" in err
