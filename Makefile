@@ -18,7 +18,7 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,bench,xml,parquet,dask]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench,xml,parquet,dask,serve,serve-test]'
 	touch $(STAMP)
 
 install: $(STAMP)

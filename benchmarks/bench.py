@@ -305,6 +305,11 @@ def main() -> None:
         growth = big_rss / small_rss
         record(f"peak RSS {big:,} / 10,000 records", f"{growth:.2f}", "<= 1.25", growth <= 1.25)
 
+        # bookslot-data serve (issue 11): its own module, so the merge stays local.
+        import bench_serve
+
+        bench_serve.run(big, folder, record, at_least, seconds=3 if quick else 10)
+
     fhir_count = 20_000 if quick else 100_000
     print(f"\nFHIR against JSON: generate and validate {fhir_count:,} payloads (whole process)")
     with tempfile.TemporaryDirectory() as tmp:

@@ -215,7 +215,70 @@ def _parser() -> argparse.ArgumentParser:
     _add_kind(sample, "payload")
     _add_variants(sample)
     sample.set_defaults(handler=_sample, parser=sample)
+    _add_serve(commands)
     return parser
+
+
+# --- serve (issue 11) -------------------------------------------------------------------
+
+
+def _add_serve(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        allow_abbrev=False,
+        help="serve the payloads over HTTP (needs the serve extra)",
+        description="Serve GET /api/payloads and friends: the bytes `generate --output -` "
+        "writes, for suites in any language.",
+    )
+    _add_shared(serve, top=False)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=_arg(lambda t: parse_count(t, 65535, "")), default=8000, help="default 8000"
+    )
+    serve.add_argument(
+        "--max-count",
+        metavar="N",
+        type=_arg(parse_count),
+        default=1_000_000,
+        help="the largest count a request may ask for (default 1,000,000)",
+    )
+    serve.add_argument(
+        "--max-body",
+        metavar="BYTES",
+        type=_arg(lambda t: parse_count(t, 2**40, "")),
+        default=100 * 1024 * 1024,
+        help="the largest body POST /api/validate reads; 413 above (default 104,857,600)",
+    )
+    serve.set_defaults(handler=_serve, parser=serve)
+
+
+def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        from .server.run import serve
+    except ImportError:
+        print(
+            "error: serve needs FastAPI and uvicorn: pip install 'bookslot-factories[serve]'",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        serve(
+            args.host,
+            args.port,
+            cfg=_config(args),
+            config_path=args.config,
+            max_count=args.max_count,
+            max_body=args.max_body,
+        )
+    except OSError as exc:
+        print(
+            f"error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 1
+    except KeyboardInterrupt:  # stopping a server with Ctrl-C is its normal end
+        pass
+    return 0
 
 
 # --- checked arguments ------------------------------------------------------------------

@@ -460,3 +460,26 @@ def test_format_help_names_every_registered_format(
     block = out[out.index("--format FORMAT, -f FORMAT") :]
     for name in FORMATS:
         assert f" {name}," in block or f" {name} " in block, name
+
+
+# --- serve (issue 11) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--max-body", "-1"], "--max-body"),
+        (["--max-body", "lots"], "--max-body"),
+        (["--max-count", "0x10"], "--max-count"),
+        (["--port", "70000"], "--port"),
+    ],
+)
+def test_serve_usage_errors_name_the_option(
+    args: list[str], option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["serve", *args])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage:" in err
+    assert f"argument {option}" in err

@@ -32,7 +32,7 @@ from __future__ import annotations
 from .atomic import write_atomic
 from .formats import FORMATS, Format, format_for, format_named
 from .reading import check, iter_load, load
-from .writing import save, write_blocks
+from .writing import framed, save, write_blocks
 
 __all__ = [
     "FORMATS",
@@ -40,6 +40,7 @@ __all__ = [
     "check",
     "format_for",
     "format_named",
+    "framed",
     "iter_load",
     "load",
     "save",

@@ -23,7 +23,7 @@ from .nested import format_of
 #: How much of a file its kind is told from.
 _HEAD = 65_536
 
-__all__ = ["check", "iter_load", "load"]
+__all__ = ["check", "iter_load", "judge", "load"]
 
 
 def _judged(
@@ -146,13 +146,30 @@ def check(
     Returns:
         An iterator of the errors, as :func:`load` would raise them; none for a good file.
     """
+    for _, problem in judge(path, format=format, as_of=as_of, cfg=cfg, kind=kind):
+        if problem is not None:
+            yield problem
+
+
+def judge(
+    path: StrPath,
+    *,
+    format: str | None = None,
+    as_of: date | None = None,
+    cfg: Config | None = None,
+    kind: str | None = None,
+) -> Iterator[tuple[dict[str, Any] | None, DataFileError | None]]:
+    """Yield every record read with the rule it breaks (``None``: none), as :func:`check`.
+
+    A problem that stops reading comes last, with ``None`` for the record; so the
+    records read are the pairs with a record, and the problems are :func:`check`'s.
+    Arguments as :func:`check`.
+    """
     try:
         name, reader, chosen = _reader(path, format, kind)
-        for _, problem in _judged(reader, name, as_of, cfg, chosen):
-            if problem is not None:
-                yield problem
+        yield from _judged(reader, name, as_of, cfg, chosen)
     except DataFileError as exc:
-        yield exc
+        yield None, exc
 
 
 def iter_load(

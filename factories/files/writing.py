@@ -15,7 +15,7 @@ from ._io import StrPath, path_name
 from .atomic import write_atomic
 from .formats import Format, format_for
 
-__all__ = ["save", "write_blocks"]
+__all__ = ["framed", "save", "write_blocks"]
 
 
 def write_blocks(
@@ -36,10 +36,11 @@ def write_blocks(
     Raises:
         DataFileError: A failed write; the previous file, if any, is then unchanged.
     """
-    write_atomic(path, _framed(fmt, fields, blocks))
+    write_atomic(path, framed(fmt, fields, blocks))
 
 
-def _framed(fmt: Format, fields: Sequence[str], blocks: Iterable[bytes]) -> Iterator[bytes]:
+def framed(fmt: Format, fields: Sequence[str], blocks: Iterable[bytes]) -> Iterator[bytes]:
+    """Yield the format's framing around encoded blocks: the bytes of a whole file."""
     if fmt.frame is not None:  # a binary format with a footer frames its own blocks
         yield from fmt.frame(fields, blocks)
         return
@@ -262,7 +263,7 @@ def save(
         fields = tuple(head[0]) if head else FIELDS
         encoded = _encoded(fmt, head, blocks, name, done)
         del head
-        yield from _framed(fmt, fields, encoded)
+        yield from framed(fmt, fields, encoded)
 
     write_atomic(path, chunks())
     return done[0]

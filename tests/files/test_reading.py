@@ -191,3 +191,27 @@ def test_damaged_files_give_records_or_our_error(
         message = str(path)
     assert message.startswith(str(path))
     assert all(tuple(r) == FIELDS or set(r) == set(FIELDS) for r in records)
+
+
+@pytest.mark.parametrize("fmt", FORMAT_NAMES)
+def test_judge_pairs_every_record_with_checks_problems(tmp_path: Path, fmt: str) -> None:
+    from bookslot_factories.files.reading import judge
+
+    path = tmp_path / f"mixed{SUFFIX[fmt]}"
+    other = {**GOOD, "PayerName": "Aetna Health"}
+    save([GOOD, other, GOOD], path)
+    # The middle record's payer is one this config does not know.
+    only = Config(payers=(GOOD["PayerName"],))
+    judged = list(judge(path, as_of=AS_OF, cfg=only))
+    assert [record for record, _ in judged] == [GOOD, other, GOOD]
+    problems = [problem for _, problem in judged if problem is not None]
+    assert [(p.record, p.field) for p in problems] == [(2, "PayerName")]
+    assert [str(p) for p in problems] == [str(p) for p in check(path, as_of=AS_OF, cfg=only)]
+
+
+def test_judge_ends_with_what_stops_reading_and_no_record(tmp_path: Path) -> None:
+    from bookslot_factories.files.reading import judge
+
+    ((record, problem),) = judge(tmp_path / "missing.jsonl")
+    assert record is None
+    assert "does not exist" in str(problem)
