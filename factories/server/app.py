@@ -44,7 +44,9 @@ DEFAULT_MAX_BODY = 100 * 1024 * 1024
 _T = TypeVar("_T")
 #: The web page's files, installed with the package (no CDN: it works offline).
 _STATIC = os.path.join(os.path.dirname(__file__), "static")
-_MEDIA_TYPES = ("application/json", "application/x-ndjson", "text/csv", "application/yaml")
+# Every registered format is served, so a new format needs no change here.
+_MEDIA_TYPES = tuple(dict.fromkeys(fmt.media_type for fmt in files.FORMATS.values()))
+_FORMAT_NAMES = ", ".join(files.FORMATS)
 _PARAMETERS = ("count", "seed", "as_of", "format", *VARIANT_FLAGS, *VARIANT_OPTIONS)
 
 
@@ -267,7 +269,7 @@ def create_app(
         count: str | None = Query(None, description="records (default 10)"),
         seed: str | None = Query(None, description="0 <= seed < 2**64 (default random)"),
         as_of: str | None = Query(None, description="YYYY-MM-DD (default today)"),
-        format: str = Query("json", description="json, jsonl, csv or yaml"),
+        format: str = Query("json", description=_FORMAT_NAMES),
     ) -> StreamingResponse:
         """Stream ``count`` payloads in ``format``; variants are query parameters too."""
         run = _Run(request.query_params, chosen, limit, config_path)
@@ -307,7 +309,7 @@ def create_app(
     )
     async def validate(
         request: Request,
-        format: str = Query("jsonl", description="json, jsonl, csv or yaml (default jsonl)"),
+        format: str = Query("jsonl", description=f"{_FORMAT_NAMES} (default jsonl)"),
         as_of: str | None = Query(None, description="YYYY-MM-DD ages are checked on"),
         kind: str | None = Query(None, description="payload, intake or insurance"),
     ) -> JSONResponse:

@@ -18,6 +18,10 @@ CONTENT_TYPES = {
     "jsonl": "application/x-ndjson",
     "csv": "text/csv",
     "yaml": "application/yaml",
+    "xml": "application/xml",
+    "fhir": "application/fhir+json",
+    "fhir-ndjson": "application/fhir+ndjson",
+    "parquet": "application/vnd.apache.parquet",
 }
 VARIANT_SETS = [
     {},
@@ -93,7 +97,7 @@ def test_zips(base_url: str) -> None:
         ({"seed": "-1"}, "seed", "out of range"),
         ({"seed": "abc"}, "seed", "not a whole number"),
         ({"as_of": "2026-02-30"}, "as_of", "expected YYYY-MM-DD"),
-        ({"format": "xml"}, "format", "unknown format"),
+        ({"format": "pdf"}, "format", "unknown format"),
         ({"young": "true", "senior": "true"}, "young", "exclude each other"),
         ({"state": "tx"}, "state", "did you mean 'TX'"),
         ({"near": "123"}, "near", "5-digit"),
