@@ -18,7 +18,7 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench,db,postgres]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -37,7 +37,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -n auto
+	.ci/with-postgres.sh $(BIN)/python -m pytest -n auto
 
 test: lint typecheck pytest
 
