@@ -132,7 +132,8 @@ def _table(name: str) -> sa.Table:
     """The payload table under another name: a copy of :class:`BookslotRecord`'s."""
     if name == TABLE:
         return BookslotRecord.__table__  # type: ignore[return-value]  # a Table at runtime
-    return BookslotRecord.__table__.to_metadata(sa.MetaData(), name=check_table_name(name))  # type: ignore[attr-defined]
+    base: sa.Table = BookslotRecord.__table__  # type: ignore[assignment]  # a Table at runtime
+    return base.to_metadata(sa.MetaData(), name=check_table_name(name))
 
 
 # --- engines --------------------------------------------------------------------------
@@ -449,7 +450,7 @@ def _explain_duplicate(
     seen: set[str] = set()
     try:
         with made.connect() as connection:
-            existing = set()
+            existing: set[str] = set()
             if sa.inspect(connection).has_table(target.name):
                 emails = [row[email_at] for row in rows]
                 for i in range(0, len(emails), 500):
@@ -608,9 +609,11 @@ from .variants import VARIANT_FLAGS, VARIANT_OPTIONS  # noqa: E402
 from .variants import check_names as _check_names  # noqa: E402
 
 
-class BookslotRecordFactory(SQLAlchemyModelFactory, BookslotPayloadFactory):  # type: ignore[misc]  # factory.alchemy is untyped
-    """Rows of ``bookslot_payloads``: every declaration, Trait and parameter of
-    :class:`~bookslot_factories.BookslotPayloadFactory` (inherited, not copied).
+class BookslotRecordFactory(SQLAlchemyModelFactory, BookslotPayloadFactory):
+    """Rows of ``bookslot_payloads``, with everything of ``BookslotPayloadFactory``.
+
+    Every declaration, Trait and parameter of
+    :class:`~bookslot_factories.BookslotPayloadFactory` is inherited, not copied.
 
     ``create()`` inserts one row and commits (inside the ``bookslot_db`` fixture the
     commit only releases a savepoint, and the test's rollback undoes it);
@@ -626,7 +629,7 @@ class BookslotRecordFactory(SQLAlchemyModelFactory, BookslotPayloadFactory):  # 
         sqlalchemy_session_persistence = "commit"
 
     @classmethod
-    def _build(cls, model_class: type[BookslotRecord], *args: Any, **kwargs: Any) -> Any:
+    def _build(cls, model_class: Any, *args: Any, **kwargs: Any) -> Any:
         fields = cls._meta.base_declarations
         if args:
             raise TypeError(f"{cls.__name__} takes keyword arguments only")
@@ -650,7 +653,8 @@ class BookslotRecordFactory(SQLAlchemyModelFactory, BookslotPayloadFactory):  # 
         records: list[BookslotRecord] = cls.build_batch(size, **kwargs)  # type: ignore[assignment]
         current = cls._session()
         current.add_all(records)
-        if cls._meta.sqlalchemy_session_persistence == "commit":
+        meta: Any = cls._meta
+        if meta.sqlalchemy_session_persistence == "commit":
             current.commit()
         else:
             current.flush()
