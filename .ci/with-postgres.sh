@@ -33,14 +33,21 @@ chmod 700 "$PGROOT"
 PGPORT=${PGPORT:-$(free_port)}
 as_pg() { runuser -u postgres -- "$@"; }
 stop() {
-    as_pg "$PGBIN/pg_ctl" -D "$PGROOT/data" -m fast -w stop >/dev/null 2>&1 || true
+    # Trust everyone, except the members of one role, who must give their password (the
+# wrong-password test). pg_hba.conf takes the first line that matches.
+sed -i '1i host all +bookslot_password_users 127.0.0.1/32 scram-sha-256' "$PGROOT/data/pg_hba.conf"
+as_pg "$PGBIN/pg_ctl" -D "$PGROOT/data" -m fast -w stop >/dev/null 2>&1 || true
     rm -rf "$PGROOT"
 }
 trap stop EXIT
 as_pg "$PGBIN/initdb" -D "$PGROOT/data" -U postgres -A trust -E UTF8 --no-sync >/dev/null
+# Trust everyone, except the members of one role, who must give their password (the
+# wrong-password test). pg_hba.conf takes the first line that matches.
+sed -i '1i host all +bookslot_password_users 127.0.0.1/32 scram-sha-256' "$PGROOT/data/pg_hba.conf"
 as_pg "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/server.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGROOT -c fsync=off -c synchronous_commit=off" \
     start >/dev/null
 as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" testdb
+as_pg "$PGBIN/psql" -q -h 127.0.0.1 -p "$PGPORT" -d testdb -c "CREATE ROLE bookslot_password_users NOLOGIN"
 export BOOKSLOT_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:$PGPORT/testdb"
 "$@"

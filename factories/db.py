@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from itertools import islice
@@ -505,7 +505,7 @@ def iter_load(
     return _validated(rows, target.name, as_of, cfg)
 
 
-def _rows(url: sa.URL, target: sa.Table) -> Iterator[Any]:
+def _rows(url: sa.URL, target: sa.Table) -> Generator[Any, None, None]:
     path = _sqlite_file(url) if _is_sqlite(url) else None
     if path is not None and not os.path.exists(path):
         raise DatabaseError(f"database {_shown(url)}: no such file {path!r}")
@@ -519,24 +519,34 @@ def _rows(url: sa.URL, target: sa.Table) -> Iterator[Any]:
             _check_columns(connection, target.name)
             yield None
             columns = [target.c[name] for name in _COLUMNS]
-            result = connection.execution_options(stream_results=True, yield_per=BLOCK_SIZE)
-            yield from result.execute(sa.select(*columns).order_by(target.c.id))
+            streaming = connection.execution_options(stream_results=True, yield_per=BLOCK_SIZE)
+            result = streaming.execute(sa.select(*columns).order_by(target.c.id))
+            try:
+                yield from result
+            finally:
+                result.close()  # the server-side cursor, before its connection
     finally:
         made.dispose()
 
 
 def _validated(
-    rows: Iterator[Any], table: str, as_of: date | str | None, cfg: Config | None
+    rows: Generator[Any, None, None], table: str, as_of: date | str | None, cfg: Config | None
 ) -> Iterator[BookslotPayload]:
     from .rules import validate
 
-    for row in rows:
-        payload = BookslotPayload(zip(FIELDS, row[1:], strict=True))
-        try:
-            validate(payload, as_of=as_of, cfg=cfg)
-        except PayloadError as error:
-            raise DatabaseError(str(error), table=table, row=row[0], field=error.field) from None
-        yield payload
+    try:
+        for row in rows:
+            payload = BookslotPayload(zip(FIELDS, row[1:], strict=True))
+            try:
+                validate(payload, as_of=as_of, cfg=cfg)
+            except PayloadError as error:
+                raise DatabaseError(
+                    str(error), table=table, row=row[0], field=error.field
+                ) from None
+            yield payload
+    finally:
+        # Closed now, not when the error's traceback goes: an open read holds locks.
+        rows.close()
 
 
 def check(
@@ -556,12 +566,18 @@ def check(
     try:
         checked, target = _url(url), _table(table)
         rows = _rows(checked, target)
-        next(rows)
-        for row in rows:
-            try:
-                validate(BookslotPayload(zip(FIELDS, row[1:], strict=True)), as_of=as_of, cfg=cfg)
-            except PayloadError as error:
-                yield DatabaseError(str(error), table=target.name, row=row[0], field=error.field)
+        try:
+            next(rows)
+            for row in rows:
+                payload = BookslotPayload(zip(FIELDS, row[1:], strict=True))
+                try:
+                    validate(payload, as_of=as_of, cfg=cfg)
+                except PayloadError as error:
+                    yield DatabaseError(
+                        str(error), table=target.name, row=row[0], field=error.field
+                    )
+        finally:
+            rows.close()
     except BookslotError as error:
         yield error if isinstance(error, DatabaseError) else DatabaseError(str(error))
 
@@ -652,6 +668,12 @@ class BookslotRecordFactory(SQLAlchemyModelFactory, BookslotPayloadFactory):
         """Create ``size`` rows in one flush (factory_boy flushes once per row)."""
         records: list[BookslotRecord] = cls.build_batch(size, **kwargs)  # type: ignore[assignment]
         current = cls._session()
+        # With the ids given, the flush is one executemany on every backend (SQLite
+        # cannot batch an INSERT ... RETURNING of ids in a known order).
+        last = current.scalar(sa.select(sa.func.max(BookslotRecord.id))) or 0
+        for number, record in enumerate(records, start=last + 1):
+            if record.id is None:
+                record.id = number
         current.add_all(records)
         meta: Any = cls._meta
         if meta.sqlalchemy_session_persistence == "commit":
