@@ -668,12 +668,14 @@ class BookslotRecordFactory(SQLAlchemyModelFactory, BookslotPayloadFactory):
         """Create ``size`` rows in one flush (factory_boy flushes once per row)."""
         records: list[BookslotRecord] = cls.build_batch(size, **kwargs)  # type: ignore[assignment]
         current = cls._session()
-        # With the ids given, the flush is one executemany on every backend (SQLite
-        # cannot batch an INSERT ... RETURNING of ids in a known order).
-        last = current.scalar(sa.select(sa.func.max(BookslotRecord.id))) or 0
-        for number, record in enumerate(records, start=last + 1):
-            if record.id is None:
-                record.id = number
+        if current.get_bind().dialect.name == "sqlite":
+            # SQLite cannot batch an INSERT ... RETURNING of ids in a known order; with
+            # the ids given (what SQLite would pick: max + 1), the flush is one
+            # executemany. PostgreSQL batches RETURNING from its sequence as it is.
+            last = current.scalar(sa.select(sa.func.max(BookslotRecord.id))) or 0
+            for number, record in enumerate(records, start=last + 1):
+                if record.id is None:
+                    record.id = number
         current.add_all(records)
         meta: Any = cls._meta
         if meta.sqlalchemy_session_persistence == "commit":
