@@ -140,3 +140,17 @@ def test_an_unreachable_database_fails_the_test_with_one_line(pytester: pytest.P
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*bookslot_db: *refused*"])
     assert "hunter2" not in result.stdout.str()
+
+
+def test_the_readme_database_example_passes(pytester: pytest.Pytester) -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    (example,) = [
+        block
+        for block in re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+        if "def test_create_is_rolled_back" in block
+    ]
+    pytester.makepyfile(test_readme_db=example + "\n\ntest_again = test_create_is_rolled_back\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
