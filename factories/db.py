@@ -301,17 +301,18 @@ _VALUES = itemgetter(*FIELDS)
 
 def _tuples(block: list[Any], start: int, table: str) -> list[tuple[Any, ...]]:
     """The block's rows as ``(id, *fields)`` tuples, each record's shape checked."""
+    # The fast path checks a whole block at C speed: the 13 keys (itemgetter), no
+    # other key (the lengths), strings only (str.join refuses anything else).
     try:
-        rows = [(start + i, *_VALUES(r)) for i, r in enumerate(block)]
+        values = list(map(_VALUES, block))
+        "".join(map("".join, values))
+        good = sum(map(len, block)) == len(FIELDS) * len(block)
     except (KeyError, TypeError):
-        rows = []
-    bad = not rows or any(
-        len(r) != len(FIELDS) or not all(type(v) is str for v in r.values()) for r in block
-    )
-    if bad:
+        good = False
+    if not good:
         for i, record in enumerate(block):
             _check_record(record, start + i, table)
-    return rows
+    return [(number, *row) for number, row in enumerate(values, start)]
 
 
 def _check_record(record: Any, row: int, table: str) -> None:
