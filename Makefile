@@ -18,7 +18,7 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,bench,xml,parquet,dask,serve,serve-test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench,xml,parquet,dask,serve,serve-test,postgres]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -37,12 +37,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -n auto
+	.ci/with-postgres.sh $(BIN)/python -m pytest -n auto
 
 test: lint typecheck pytest
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench.py
+	.ci/with-postgres.sh $(BIN)/python benchmarks/bench.py
 
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -m fuzz -p no:randomly tests

@@ -343,6 +343,10 @@ def main() -> None:
     added = plugin_startup_ms(runs=9 if quick else 25)
     record("plugin start-up, pytest --co -q", f"+{added:.1f} ms", "<= +30 ms", added <= 30)
 
+    import bench_db  # the database benchmarks (issue 10), in their own module
+
+    bench_db.main(quick, record, CLI)
+
     print("\n| target | measured | goal | |\n|---|---|---|---|")
     for row in ROWS:
         print("| " + " | ".join(row) + " |")

@@ -180,6 +180,7 @@ def _parser() -> argparse.ArgumentParser:
         help="worker processes, or 'auto' (default 1)",
     )
     _add_kind(generate, "payload")
+    _add_db(generate, write=True)
     _add_variants(generate)
     _add_dask(generate)
     generate.set_defaults(handler=_generate, parser=generate)
@@ -200,7 +201,8 @@ def _parser() -> argparse.ArgumentParser:
         help=_FormatNames("the files' format: {formats} (default: by suffix; jsonl for '-')"),
     )
     _add_kind(validate, None)
-    validate.add_argument("files", nargs="+", metavar="FILE")
+    _add_db(validate, write=False)
+    validate.add_argument("files", nargs="*", metavar="FILE")
     validate.set_defaults(handler=_validate, parser=validate)
 
     sample = commands.add_parser(
@@ -338,6 +340,10 @@ def _random_seed() -> int:
 def _generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from . import bulk, datasets, files
 
+    if args.db is not None:
+        return _generate_db(args, parser)
+    if args.table is not None or args.if_exists is not None:
+        parser.error("--table and --if-exists go only with --db URL")
     seed = args.seed if args.seed is not None else _random_seed()
     cfg = _config(args)
     count = DEFAULT_COUNT if args.count is None else args.count
@@ -463,6 +469,12 @@ class _Progress:
 def _validate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from . import files
 
+    if args.db is not None:
+        return _validate_db(args, parser)
+    if not args.files:
+        parser.error("give FILE ... or --db URL")
+    if args.table is not None:
+        parser.error("--table goes only with --db URL")
     cfg = _config(args)
     problems = 0
     for name in args.files:
@@ -496,6 +508,87 @@ def _sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         seed, 0, count=1, as_of=args.as_of, cfg=_config(args), **_variants(args).chosen()
     )
     print(json.dumps(payload, indent=2, ensure_ascii=False))
+    return 0
+
+
+# --- database (issue 10) ------------------------------------------------------------------
+
+
+def _add_db(parser: argparse.ArgumentParser, *, write: bool) -> None:
+    group = parser.add_argument_group("database", "needs pip install 'bookslot-factories[db]'")
+    group.add_argument(
+        "--db",
+        metavar="URL",
+        help="a database instead of files: sqlite:///FILE or postgresql://USER@HOST:PORT/DB",
+    )
+    group.add_argument("--table", metavar="NAME", help="the table (default bookslot_payloads)")
+    if write:
+        group.add_argument(
+            "--if-exists",
+            choices=["fail", "append", "replace"],
+            help="when the table exists: fail (default), append, or replace it",
+        )
+
+
+def _db() -> Any:
+    from . import db  # deferred: SQLAlchemy loads only for --db
+
+    return db
+
+
+def _generate_db(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``generate --db``: the rows of ``generate --output``, through the bulk engine."""
+    from . import bulk, datasets, seeding
+
+    misplaced = [name for name in ("output", "out_dir", "format") if getattr(args, name)]
+    if misplaced:
+        parser.error(f"--{misplaced[0].replace('_', '-')} goes with files, not with --db")
+    if args.kind != "payload":
+        parser.error("--db writes --kind payload only")
+    db = _db()
+    seed = args.seed if args.seed is not None else _random_seed()
+    cfg = _config(args)
+    chosen = _variants(args).chosen()
+    if_exists = args.if_exists or "fail"
+    if args.count is None:  # the standard sets, one table each, under their file names
+        if chosen or args.table:
+            parser.error("--table and variants go only with --count; the standard sets are fixed")
+        for name, variants in datasets.STANDARD_SETS.items():
+            job = bulk.Job.make(seeding.derive(seed, name), as_of=args.as_of, cfg=cfg, **variants)
+            db.save_job(job, DEFAULT_COUNT, args.db, table=name, if_exists=if_exists)
+            print(name)
+        return 0
+    job = bulk.Job.make(seed, as_of=args.as_of, cfg=cfg, **chosen)
+    progress = _Progress(args.count, sys.stderr) if _show_progress(args.count) else None
+    try:
+        db.save_job(
+            job,
+            args.count,
+            args.db,
+            table=args.table or db.TABLE,
+            if_exists=if_exists,
+            workers=args.workers,
+            on_block=progress.advance if progress else None,
+        )
+    finally:
+        if progress:
+            progress.close()
+    return 0
+
+
+def _validate_db(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.files:
+        parser.error("give FILE ... or --db URL, not both")
+    db = _db()
+    problems = 0
+    for problem in db.check(
+        args.db, table=args.table or db.TABLE, as_of=args.as_of, cfg=_config(args)
+    ):
+        problems += 1
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        print(f"{problems} problem(s) in the table", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -8,8 +8,10 @@ callers can catch either::
     ├── VariantError(ValueError)    a variant, seed, date, count or worker number is invalid
     ├── LocationError(LookupError)  a ZIP code is not in the data set
     ├── PayloadError(ValueError)    one payload breaks a rule
-    └── DataFileError(ValueError)   a data file cannot be read, written or validated
-        └── ClosedPipeError(BrokenPipeError)  the reader of a pipe stopped reading
+    ├── DataFileError(ValueError)   a data file cannot be read, written or validated
+    │   └── ClosedPipeError(BrokenPipeError)  the reader of a pipe stopped reading
+    ├── DatabaseError(ValueError)   a database cannot be reached, written or validated
+    └── MissingExtraError(ImportError)  an optional dependency is not installed
 
 This module imports nothing of ours, so every other module can use it; so does
 :func:`excerpt`, the one way a message quotes a value.
@@ -24,7 +26,9 @@ __all__ = [
     "ClosedPipeError",
     "ConfigError",
     "DataFileError",
+    "DatabaseError",
     "LocationError",
+    "MissingExtraError",
     "PayloadError",
     "VariantError",
     "excerpt",
@@ -124,4 +128,43 @@ class ClosedPipeError(DataFileError, BrokenPipeError):
 
     Also a ``BrokenPipeError``: the command line ends quietly on it, as a reader
     that stopped reading is not a failure of the writer.
+    """
+
+
+class DatabaseError(BookslotError, ValueError):
+    """A database cannot be reached, or a table cannot be written, read or validated.
+
+    The message names the database (never its password), and where known the table,
+    the row id and the field.
+
+    Attributes:
+        table: The table, if the problem is in one.
+        row: The row's ``id``, if the problem is in one row.
+        field: The offending field, if known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        table: str | None = None,
+        row: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        where = []
+        if table is not None:
+            where.append(f"table {table!r}")
+        if row is not None:
+            where.append(f"row {row}")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+        self.table = table
+        self.row = row
+        self.field = field
+        self.reason = message
+
+
+class MissingExtraError(BookslotError, ImportError):
+    """A feature needs an optional dependency that is not installed.
+
+    The message names the ``pip install 'bookslot-factories[<extra>]'`` that adds it.
     """

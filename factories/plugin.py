@@ -61,7 +61,7 @@ from . import seeding
 from .bookslot import BookslotPayloadFactory
 from .config import CONFIG_ENV
 from .datasets import DEFAULT_FILE as DEFAULT_DATA_FILE
-from .errors import ConfigError, DataFileError, VariantError
+from .errors import ConfigError, DatabaseError, DataFileError, VariantError
 from .insurance import InsuranceFactory
 from .intake import INSURANCE_OF_PATIENT, PatientIntakeFactory
 from .model import BookslotPayload
@@ -157,6 +157,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Data file of the bookslot_data_file fixture "
         f"(default: <rootdir>/{DEFAULT_DATA_FILE}).",
     )
+    group.addoption(
+        "--bookslot-db",
+        dest="bookslot_db",
+        metavar="URL",
+        default=None,
+        help="Database of the bookslot_db fixture, sqlite:///FILE or postgresql://... "
+        "(default: ini bookslot_db, else a SQLite file in the session's temporary folder).",
+    )
+    parser.addini("bookslot_db", "Database URL of the bookslot_db fixture (--bookslot-db wins).")
     parser.addini("bookslot_seed", "Seed of the fake booking data (--bookslot-seed wins).")
     parser.addini("bookslot_as_of", "Date ages are computed on (--bookslot-as-of wins).")
     parser.addini(
@@ -207,8 +216,9 @@ def _asked(config: pytest.Config) -> bool:
         "bookslot_config",
         "bookslot_data_file",
         "bookslot_tenant",
+        "bookslot_db",
     )
-    inis = ("bookslot_seed", "bookslot_as_of", "bookslot_config")
+    inis = ("bookslot_seed", "bookslot_as_of", "bookslot_config", "bookslot_db")
     return any(config.getoption(name) is not None for name in options) or any(
         _from_ini(config, name) is not None for name in inis
     )
@@ -503,6 +513,112 @@ def bookslot_data_file(_bookslot_data_records: list[dict[str, str]]) -> list[dic
     invalid file fails every test that uses this fixture with the loader's message.
     """
     return [dict(record) for record in _bookslot_data_records]
+
+
+# --- database fixtures (bookslot_factories.db, imported only when one is used) ----------
+
+
+def _worker_id(config: pytest.Config) -> str | None:
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    return None if workerinput is None else str(workerinput["workerid"])
+
+
+@pytest.fixture(scope="session")
+def _bookslot_db_engine(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Generator[Any, None, None]:
+    try:
+        from . import db  # deferred: SQLAlchemy loads only for a test that uses it
+    except ImportError as exc:
+        pytest.fail(f"bookslot_db: {exc}", pytrace=False)
+    import sqlalchemy as sa
+
+    given = pytestconfig.getoption("bookslot_db") or _from_ini(pytestconfig, "bookslot_db")
+    worker = _worker_id(pytestconfig)
+    if not given:
+        # tmp_path_factory's folder is the worker's own under xdist.
+        given = f"sqlite:///{tmp_path_factory.getbasetemp() / 'bookslot.db'}"
+    url = sa.make_url(given)
+    schema = None
+    if url.get_backend_name() == "sqlite":
+        if worker and url.database and url.database != ":memory:":
+            stem, dot, suffix = url.database.rpartition(".")
+            name = f"{stem}-{worker}.{suffix}" if dot else f"{url.database}-{worker}"
+            url = url.set(database=name)
+    elif worker:
+        schema = f"bookslot_{worker}"
+    try:
+        engine = db.engine(url)
+        if schema is not None:
+            quoted = engine.dialect.identifier_preparer.quote(schema)
+            with engine.begin() as connection:
+                connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {quoted} CASCADE")
+                connection.exec_driver_sql(f"CREATE SCHEMA {quoted}")
+
+            @sa.event.listens_for(engine, "connect")
+            def _search_path(dbapi_connection: Any, record: Any) -> None:
+                with dbapi_connection.cursor() as cursor:
+                    cursor.execute(f"SET search_path TO {quoted}")
+                dbapi_connection.commit()
+
+            engine.dispose()  # the connections made before the listener
+        with engine.begin() as connection:
+            db.BookslotRecord.metadata.create_all(connection)
+    except DatabaseError as exc:
+        message = f"bookslot_db: {exc}"
+    except sa.exc.DBAPIError as exc:  # the driver's first line: no SQL, no password
+        first = str(exc.orig).strip().splitlines()
+        message = f"bookslot_db: {url.render_as_string()}: {first[0] if first else exc}"
+    else:
+        yield engine
+        if schema is not None:
+            with engine.begin() as connection:
+                connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {quoted} CASCADE")
+        engine.dispose()
+        return
+    pytest.fail(message, pytrace=False)
+
+
+@pytest.fixture
+def bookslot_db(_bookslot_db_engine: Any) -> Generator[Any, None, None]:
+    """A SQLAlchemy ``Session`` whose every change is rolled back after the test.
+
+    The session joins a transaction of its own connection (SQLAlchemy 2's "join a
+    session into an external transaction", ``join_transaction_mode=
+    "create_savepoint"``): ``commit()`` in the test releases a savepoint, and the
+    transaction is rolled back at teardown, so tests never see each other's rows.
+    The table ``bookslot_payloads`` is there, empty at the start of every test.
+    """
+    from sqlalchemy.orm import Session
+
+    connection = _bookslot_db_engine.connect()
+    transaction = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield session
+    finally:
+        session.close()
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def bookslot_record_factory(bookslot_db: Any) -> Any:
+    """``BookslotRecordFactory`` bound to the test's ``bookslot_db`` session."""
+    from .db import BookslotRecordFactory
+
+    class BoundRecordFactory(BookslotRecordFactory):
+        class Meta:
+            sqlalchemy_session = bookslot_db
+            sqlalchemy_session_factory = None
+
+    return BoundRecordFactory
+
+
+@pytest.fixture
+def bookslot_record(bookslot_record_factory: Any) -> Any:
+    """One ``BookslotRecord``, inserted in the test's ``bookslot_db`` session."""
+    return bookslot_record_factory.create()
 
 
 #: Every fixture this plugin defines: a test that requests one uses the plugin.
