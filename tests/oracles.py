@@ -20,6 +20,7 @@ import functools
 import io
 import json
 import math
+import os
 import re
 import signal
 import unicodedata
@@ -802,3 +803,19 @@ def chi_square(observed: dict[str, int], expected: dict[str, float]) -> tuple[fl
 def business_day(day: date) -> bool:
     """Monday to Friday."""
     return day.isoweekday() <= 5
+
+
+#: The variable .ci/with-postgres.sh sets to the URL of the server it started.
+PG_ENV = "BOOKSLOT_TEST_POSTGRES_URL"
+
+
+def postgres_base() -> str:
+    """Return the test server's URL; skip without one, but fail under CI (``CI=1``)."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        if os.environ.get("CI"):
+            pytest.fail(
+                f"CI is set but {PG_ENV} is not: run the tests through .ci/with-postgres.sh"
+            )
+        pytest.skip(f"no PostgreSQL server ({PG_ENV} unset; .ci/with-postgres.sh starts one)")
+    return base

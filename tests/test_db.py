@@ -8,7 +8,6 @@ starts one; without it the PostgreSQL runs skip, except under CI, where they fai
 from __future__ import annotations
 
 import json
-import os
 import resource
 import socket
 import sqlite3
@@ -33,20 +32,7 @@ from bookslot_factories.db import (
 )
 from bookslot_factories.errors import BookslotError, DatabaseError, MissingExtraError
 from bookslot_factories.model import FIELDS
-from oracles import AS_OF, Boom, born_on, make_records, years_old
-
-PG_ENV = "BOOKSLOT_TEST_POSTGRES_URL"
-
-
-def postgres_base() -> str:
-    base = os.environ.get(PG_ENV)
-    if not base:
-        if os.environ.get("CI"):
-            pytest.fail(
-                f"CI is set but {PG_ENV} is not: run the tests through .ci/with-postgres.sh"
-            )
-        pytest.skip(f"no PostgreSQL server ({PG_ENV} unset; .ci/with-postgres.sh starts one)")
-    return base
+from oracles import AS_OF, Boom, born_on, make_records, postgres_base, years_old
 
 
 @pytest.fixture

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-PG_ENV = "BOOKSLOT_TEST_POSTGRES_URL"
+# pytester takes sys.modules back to what it was before each test: a dialect first
+# imported inside one is dropped, and importing it again makes SQLAlchemy warn that
+# its functions are registered twice (an error under filterwarnings=error).
+import sqlalchemy.dialects.postgresql
+from oracles import postgres_base
 
 ROLLBACK_TESTS = """
 import json
@@ -48,17 +51,6 @@ def test_where(bookslot_db, worker_id):
     out = Path(os.environ["BOOKSLOT_WHERE"]) / f"{worker_id}.json"
     out.write_text(json.dumps({"url": url.render_as_string(), "schema": schema}))
 """
-
-
-def postgres_base() -> str:
-    base = os.environ.get(PG_ENV)
-    if not base:
-        if os.environ.get("CI"):
-            pytest.fail(
-                f"CI is set but {PG_ENV} is not: run the tests through .ci/with-postgres.sh"
-            )
-        pytest.skip(f"no PostgreSQL server ({PG_ENV} unset)")
-    return base
 
 
 def where(folder: Path) -> list[dict[str, str | None]]:
