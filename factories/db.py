@@ -353,30 +353,113 @@ def _save_blocks(blocks: Iterator[list[Any]], url: str | sa.URL, table: str, if_
     written = 0
     try:
         with _translated(checked, table), made.begin() as connection:
-            start = _prepare(connection, target, if_exists) + 1
-            insert = _inserter(connection, target)
-            for block in blocks:
-                rows = _tuples(block, start + written, table)
-                try:
-                    insert(rows)
-                except exc.IntegrityError:
-                    raise _Duplicate(rows) from None
-                written += len(rows)
-    except _Duplicate as duplicate:
-        # The failing row is found after the rollback, against the old table.
-        raise _explain_duplicate(made, checked, target, duplicate.rows) from None
+            start, fresh = _prepare(connection, target, if_exists)
+            postgres = connection.dialect.name == "postgresql"
+            # PostgreSQL builds an index from sorted rows several times faster than it
+            # grows one row by row: a table this load made gets its keys after the rows.
+            rebuild = _drop_keys(connection, target) if postgres and fresh else None
+            with _inserter(connection, target, stream=rebuild is not None) as insert:
+                for block in blocks:
+                    rows = _tuples(block, start + 1 + written, table)
+                    if rebuild is not None:  # no keys yet, so nothing to break
+                        insert(rows)
+                        written += len(rows)
+                        continue
+                    # A savepoint per block: a repeated email undoes this block alone,
+                    # so the rows before it are there to tell which row it repeats.
+                    savepoint = connection.begin_nested()
+                    try:
+                        insert(rows)
+                    except (exc.IntegrityError, _Duplicate):
+                        savepoint.rollback()
+                        raise _explain_duplicate(connection, target, rows, start + 1) from None
+                    savepoint.commit()
+                    written += len(rows)
+            if rebuild is not None:
+                rebuild()
+            if postgres and written:
+                _advance_ids(connection, target)
     finally:
         made.dispose()
     return written
 
 
+def _drop_keys(connection: sa.Connection, target: sa.Table) -> Callable[[], None]:
+    """Drop the new table's primary key and unique email; return what adds them back.
+
+    The keys come back under their own names, so the table is the one
+    :meth:`~sqlalchemy.schema.Table.create` made. A repeated email fails the rebuild:
+    the first row that repeats an earlier one is then named.
+    """
+    inspector = sa.inspect(connection)
+    quote = connection.dialect.identifier_preparer.quote
+    named: list[tuple[str | None, str]] = [
+        (inspector.get_pk_constraint(target.name)["name"], "PRIMARY KEY (id)"),
+        *((u["name"], 'UNIQUE ("email")') for u in inspector.get_unique_constraints(target.name)),
+    ]
+    keys = [(key, what) for key, what in named if key]  # PostgreSQL names them all
+    name = quote(target.name)
+    connection.exec_driver_sql(
+        f"ALTER TABLE {name} " + ", ".join(f"DROP CONSTRAINT {quote(k)}" for k, _ in keys)
+    )
+
+    def rebuild() -> None:
+        nested = connection.begin_nested()
+        try:
+            connection.exec_driver_sql(
+                f"ALTER TABLE {name} "
+                + ", ".join(f"ADD CONSTRAINT {quote(k)} {what}" for k, what in keys)
+            )
+        except exc.IntegrityError:
+            nested.rollback()
+            raise _repeated(connection, target) from None
+        nested.commit()
+
+    return rebuild
+
+
+def _repeated(connection: sa.Connection, target: sa.Table) -> DatabaseError:
+    """The first row whose email an earlier row of the table already has."""
+    ranked = sa.select(
+        target.c.id,
+        target.c.email,
+        sa.func.row_number().over(partition_by=target.c.email, order_by=target.c.id).label("n"),
+    ).subquery()
+    found = connection.execute(
+        sa.select(ranked.c.id, ranked.c.email).where(ranked.c.n == 2).order_by(ranked.c.id).limit(1)
+    ).first()
+    if found is None:  # pragma: no cover - the rebuild failed on an email, so one repeats
+        return DatabaseError("the rows repeat an email; expected unique emails", table=target.name)
+    return DatabaseError(
+        f"field 'email' is {excerpt(found[1])} and repeats an earlier row; expected unique "
+        "emails (nothing was written)",
+        table=target.name,
+        row=found[0],
+        field="email",
+    )
+
+
+def _advance_ids(connection: sa.Connection, target: sa.Table) -> None:
+    # COPY writes the ids itself, so PostgreSQL's id sequence would still start at 1:
+    # the next ORM insert (BookslotRecordFactory.create) would repeat an id.
+    connection.execute(
+        sa.select(
+            sa.func.setval(
+                sa.func.pg_get_serial_sequence(
+                    connection.dialect.identifier_preparer.quote(target.name), "id"
+                ),
+                sa.select(sa.func.max(target.c.id)).scalar_subquery(),
+            )
+        )
+    )
+
+
 class _Duplicate(Exception):
-    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
-        self.rows = rows
+    """COPY met a repeated email (psycopg's own error, not SQLAlchemy's)."""
 
 
-def _prepare(connection: sa.Connection, target: sa.Table, if_exists: str) -> int:
-    """Make the table ready inside the transaction; return the last id in it."""
+def _prepare(connection: sa.Connection, target: sa.Table, if_exists: str) -> tuple[int, bool]:
+    """Make the table ready in the transaction: its last id, and whether it is new."""
     name = target.name
     exists = sa.inspect(connection).has_table(name)
     if exists and if_exists == "fail":
@@ -390,10 +473,10 @@ def _prepare(connection: sa.Connection, target: sa.Table, if_exists: str) -> int
         exists = False
     if not exists:
         target.create(connection)
-        return 0
+        return 0, True
     _check_columns(connection, name)
     last = connection.execute(sa.select(sa.func.max(target.c.id))).scalar()
-    return int(last or 0)
+    return int(last or 0), False
 
 
 def _check_columns(connection: sa.Connection, name: str) -> None:
@@ -406,67 +489,119 @@ def _check_columns(connection: sa.Connection, name: str) -> None:
         )
 
 
-def _inserter(connection: sa.Connection, target: sa.Table) -> Callable[[list[Any]], None]:
-    """A function that inserts a block of ``(id, *fields)`` tuples in this transaction."""
-    if connection.dialect.name == "postgresql":
-        import psycopg
-        from psycopg import sql
+@contextmanager
+def _inserter(
+    connection: sa.Connection, target: sa.Table, *, stream: bool
+) -> Iterator[Callable[[list[Any]], None]]:
+    """Yield a function that inserts a block of ``(id, *fields)`` tuples in this transaction.
 
-        raw: Any = connection.connection.driver_connection
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(target.name), sql.SQL(", ").join(map(sql.Identifier, _COLUMNS))
-        )
+    With ``stream`` (PostgreSQL, a table without keys yet) every block goes into one
+    COPY, written by psycopg's queue thread: the server stores a block while this
+    process makes the next. Otherwise each block is its own statement, so a
+    savepoint can undo it alone.
+    """
+    if connection.dialect.name != "postgresql":
+        # The statement is compiled by SQLAlchemy from the table (quoted identifiers,
+        # qmark parameters); tuples go straight to the driver's executemany.
+        text = str(sa.insert(target).compile(dialect=connection.dialect))
 
-        def copy(rows: list[Any]) -> None:
-            # COPY runs on the raw connection, in SQLAlchemy's transaction: its errors
-            # are psycopg's own, not wrapped.
-            try:
-                with raw.cursor() as cursor, cursor.copy(statement) as writer:
-                    for row in rows:
-                        writer.write_row(row)
-            except psycopg.errors.UniqueViolation:
-                raise _Duplicate(rows) from None
-            except psycopg.Error as error:
-                raise DatabaseError(
-                    f"database {_shown(connection.engine.url)}: {_reason(error)}",
-                    table=target.name,
-                ) from None
+        def executemany(rows: list[Any]) -> None:
+            if rows:
+                connection.exec_driver_sql(text, rows)
 
-        return copy
-    # The statement is compiled by SQLAlchemy from the table (quoted identifiers,
-    # qmark parameters); tuples go straight to the driver's executemany.
-    text = str(sa.insert(target).compile(dialect=connection.dialect))
+        yield executemany
+        return
+    import psycopg
+    from psycopg import sql
+    from psycopg.copy import QueuedLibpqWriter
 
-    def executemany(rows: list[Any]) -> None:
-        if rows:
-            connection.exec_driver_sql(text, rows)
+    raw: Any = connection.connection.driver_connection
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(target.name), sql.SQL(", ").join(map(sql.Identifier, _COLUMNS))
+    )
 
-    return executemany
+    @contextmanager
+    def translated() -> Iterator[None]:
+        # COPY runs on the raw connection, in SQLAlchemy's transaction: its errors
+        # are psycopg's own, not wrapped.
+        try:
+            yield
+        except psycopg.errors.UniqueViolation:
+            raise _Duplicate from None
+        except psycopg.Error as error:
+            raise DatabaseError(
+                f"database {_shown(connection.engine.url)}: {_reason(error)}",
+                table=target.name,
+            ) from None
+
+    def write(writer: Any, rows: list[Any]) -> None:
+        text = _copy_text(rows)
+        if text is not None:
+            writer.write(text)
+        else:
+            for row in rows:
+                writer.write_row(row)
+
+    if stream:
+        with (
+            translated(),
+            raw.cursor() as cursor,
+            cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as writer,
+        ):
+
+            def queued(rows: list[Any]) -> None:
+                with translated():
+                    write(writer, rows)
+
+            yield queued
+        return
+
+    def copy(rows: list[Any]) -> None:
+        with translated(), raw.cursor() as cursor, cursor.copy(statement) as writer:
+            write(writer, rows)
+
+    yield copy
+
+
+def _copy_text(rows: list[tuple[Any, ...]]) -> str | None:
+    """The rows in COPY's text format, or None when a value needs escaping.
+
+    A block is joined and checked at C speed: it needs no escapes when it has exactly
+    one tab between columns and one newline per row, and no backslash or carriage
+    return. Any other block goes row by row through psycopg's own escaping.
+    """
+    text = "".join([f"{row[0]}\t" + "\t".join(row[1:]) + "\n" for row in rows])
+    plain = (
+        text.count("\t") == len(FIELDS) * len(rows)
+        and text.count("\n") == len(rows)
+        and "\\" not in text
+        and "\r" not in text
+    )
+    return text if plain else None
 
 
 def _explain_duplicate(
-    made: sa.Engine, url: sa.URL, target: sa.Table, rows: list[tuple[Any, ...]]
+    connection: sa.Connection, target: sa.Table, rows: list[tuple[Any, ...]], first_new: int
 ) -> DatabaseError:
+    """Name the block's first row whose email the table (or the block) already has.
+
+    Called after the block's savepoint is rolled back: the table then holds the old
+    rows (ids below ``first_new``) and the earlier blocks of this load.
+    """
     email_at = 1 + FIELDS.index("email")
+    emails = [row[email_at] for row in rows]
+    known: dict[str, int] = {}
+    for i in range(0, len(emails), 500):
+        found = connection.execute(
+            sa.select(target.c.email, target.c.id).where(target.c.email.in_(emails[i : i + 500]))
+        )
+        known.update((row[0], row[1]) for row in found)
     seen: set[str] = set()
-    try:
-        with made.connect() as connection:
-            existing: set[str] = set()
-            if sa.inspect(connection).has_table(target.name):
-                emails = [row[email_at] for row in rows]
-                for i in range(0, len(emails), 500):
-                    chunk = emails[i : i + 500]
-                    existing.update(
-                        connection.execute(
-                            sa.select(target.c.email).where(target.c.email.in_(chunk))
-                        ).scalars()
-                    )
-    except exc.DBAPIError:
-        existing = set()
     for row in rows:
         email = row[email_at]
-        if email in existing or email in seen:
-            where = "is already in the table" if email in existing else "repeats an earlier row"
+        if email in known or email in seen:
+            old = email in known and known[email] < first_new
+            where = "is already in the table" if old else "repeats an earlier row"
             return DatabaseError(
                 f"field 'email' is {excerpt(email)} and {where}; expected unique emails "
                 "(nothing was written)",
@@ -475,7 +610,7 @@ def _explain_duplicate(
                 field="email",
             )
         seen.add(email)
-    return DatabaseError(
+    return DatabaseError(  # pragma: no cover - an IntegrityError here is a repeated email
         "a row repeats the email of an earlier row of this load; expected unique emails "
         "(nothing was written)",
         table=target.name,

@@ -212,6 +212,21 @@ def test_a_repeated_email_within_one_load_is_named(url: str) -> None:
     assert TABLE not in tables(url)
 
 
+def test_a_repeat_blocks_apart_names_the_later_row_and_replace_keeps_the_old_table(
+    url: str,
+) -> None:
+    old = make_records(3, seed=2)
+    save(old, url)
+    records = make_records(23_000)
+    records[21_500]["email"] = records[7]["email"]
+    records[22_000]["email"] = records[9_999]["email"]
+    with pytest.raises(DatabaseError) as caught:
+        save(records, url, if_exists="replace")
+    assert (caught.value.row, caught.value.field) == (21_501, "email")
+    assert "repeats an earlier row" in str(caught.value)
+    assert rows(url) == as_rows(old)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -434,6 +449,22 @@ def test_create_inserts_a_row_with_the_traits(
     assert payload == record.payload()
     assert years_old(born_on(payload["dob"]), AS_OF) >= 65
     assert payload["MemberName"] == f"{payload['first_name']} {payload['last_name']}"
+
+
+def test_create_after_a_bulk_load_continues_the_ids(url: str) -> None:
+    # COPY writes the ids itself; PostgreSQL's sequence must still move past them.
+    save(make_records(12_000), url)
+    made = sa.create_engine(url)
+    with sa.orm.Session(made) as session:
+
+        class Bound(BookslotRecordFactory):
+            class Meta:
+                sqlalchemy_session = session
+                sqlalchemy_session_factory = None
+
+        assert [r.id for r in Bound.create_batch(2)] == [12_001, 12_002]
+    made.dispose()
+    assert len(rows(url)) == 12_002
 
 
 def test_the_factory_has_every_declaration_of_the_payload_factory() -> None:
