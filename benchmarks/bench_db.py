@@ -3,9 +3,12 @@
 - ``generate --db sqlite:///x.db --count N``, the whole process, against factory_boy's
   ``SQLAlchemyModelFactory.create_batch`` with default settings (one object per
   flush, measured on fewer rows) and against plain ``sqlite3.executemany`` of
-  pre-built tuples (no generation at all: the floor of SQLite itself);
-- PostgreSQL ``COPY`` (``db.save``) against psycopg ``executemany`` of the same rows,
-  when ``BOOKSLOT_TEST_POSTGRES_URL`` names a server (``.ci/with-postgres.sh``).
+  pre-built tuples (no generation at all) into the same table (NOT NULL columns,
+  unique email: what a test can rely on), with a bare table's rate beside it;
+- PostgreSQL ``COPY`` (``db.save``, records checked on the way) against psycopg
+  ``executemany`` of the same pre-built tuples into the same table, when
+  ``BOOKSLOT_TEST_POSTGRES_URL`` names a server (``.ci/with-postgres.sh``);
+- the CLI load's peak memory at N and N / 10 rows (flat in the count).
 """
 
 from __future__ import annotations
@@ -71,15 +74,27 @@ def main(quick: bool, record: Record, cli: list[str]) -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-db-"))
     print(f"\nDatabase: SQLite, {big:,} rows")
 
-    target = folder / "cli.db"
-    ours_s = _timed(
-        lambda: subprocess.run(
-            [*cli, "generate", "--db", f"sqlite:///{target}", "--count", str(big), "--seed", "1"],
-            check=True,
+    def load(rows: int, name: str) -> tuple[float, int]:
+        """Seconds and peak RSS (KiB) of ``generate --db`` of ``rows`` rows, whole process."""
+        script = (
+            "import resource, subprocess, sys, time; s = time.perf_counter(); "
+            "subprocess.run(sys.argv[1:], check=True); "
+            "print(time.perf_counter() - s, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
         )
-    )
+        command = [*cli, "generate", "--db", f"sqlite:///{folder / name}", "--count", str(rows)]
+        out = subprocess.run(
+            [sys.executable, "-c", script, *command, "--seed", "1"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        return float(out[0]), int(out[1])
+
+    ours_s, peak = load(big, "cli.db")
+    _, small_peak = load(big // 10, "small.db")
     ours = big / ours_s
     print(f"  {'bookslot-data generate --db (whole process)':<48} {ours:>12,.0f} rows/s")
+    print(f"  {f'peak RSS {big:,} / {big // 10:,} rows':<48} {peak / small_peak:>12.2f}")
 
     peer_db = folder / "peer.db"
     engine = sa.create_engine(f"sqlite:///{peer_db}")
@@ -92,21 +107,36 @@ def main(quick: bool, record: Record, cli: list[str]) -> None:
     print(f"  {f'factory_boy create_batch({peer_n:,})':<48} {peer:>12,.0f} rows/s")
 
     rows = _tuples(big)
-    plain_db = folder / "plain.db"
 
-    def plain() -> None:
-        connection = sqlite3.connect(plain_db)
-        connection.execute(
-            f"CREATE TABLE t (id integer primary key, {', '.join(f'{f} text' for f in FIELDS)})"
-        )
+    def plain(name: str, same_table: bool) -> float:
+        connection = sqlite3.connect(folder / name)
+        if same_table:
+            engine = sa.create_engine(f"sqlite:///{folder / name}")
+            db.BookslotRecord.metadata.create_all(engine)
+            engine.dispose()
+            table = db.TABLE
+        else:
+            columns = ", ".join(f"{f} text" for f in FIELDS)
+            connection.execute(f"CREATE TABLE t (id integer primary key, {columns})")
+            table = "t"
+        start = time.perf_counter()
         with connection:
-            connection.executemany(f"INSERT INTO t VALUES ({', '.join('?' * 14)})", rows)
+            connection.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * 14)})", rows)
         connection.close()
+        return big / (time.perf_counter() - start)
 
-    plain_rate = big / _timed(plain)
-    print(f"  {'plain sqlite3.executemany of tuples':<48} {plain_rate:>12,.0f} rows/s")
+    bare_rate = plain("bare.db", same_table=False)
+    plain_rate = plain("plain.db", same_table=True)
+    print(f"  {'plain sqlite3.executemany, the same table':<48} {plain_rate:>12,.0f} rows/s")
+    print(f"  {'plain sqlite3.executemany, a bare table':<48} {bare_rate:>12,.0f} rows/s")
     record(
         "--db sqlite / factory_boy create_batch", f"{ours / peer:.1f}x", ">= 10x", ours >= 10 * peer
+    )
+    record(
+        "--db sqlite load, peak RSS N / N/10",
+        f"{peak / small_peak:.2f}",
+        "<= 1.25",
+        peak <= 1.25 * small_peak,
     )
     record(
         "--db sqlite / plain executemany",
@@ -132,13 +162,14 @@ def main(quick: bool, record: Record, cli: list[str]) -> None:
     plain_url = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
     def executemany() -> None:
-        with psycopg.connect(plain_url) as connection:
-            connection.execute("DROP TABLE IF EXISTS bench_many")
-            columns = ", ".join(f'"{f}" text' for f in FIELDS)
-            connection.execute(f"CREATE TABLE bench_many (id integer primary key, {columns})")
-            with connection.cursor() as cursor:
-                marks = ", ".join(["%s"] * 14)
-                cursor.executemany(f"INSERT INTO bench_many VALUES ({marks})", pg_rows)
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS bench_many")
+        db._table("bench_many").create(engine)
+        engine.dispose()
+        with psycopg.connect(plain_url) as connection, connection.cursor() as cursor:
+            marks = ", ".join(["%s"] * 14)
+            cursor.executemany(f"INSERT INTO bench_many VALUES ({marks})", pg_rows)
 
     many_rate = pg_n / _timed(executemany)
     print(f"  {'psycopg executemany':<48} {many_rate:>12,.0f} rows/s")
@@ -148,4 +179,3 @@ def main(quick: bool, record: Record, cli: list[str]) -> None:
         ">= 3x",
         copy_rate >= 3 * many_rate,
     )
-    print(f"  (peak memory of the CLI load: see `{sys.executable} -m bookslot_factories ...` RSS)")

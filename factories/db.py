@@ -299,8 +299,8 @@ def _encode_block(records: Sequence[dict[str, str]], first: bool) -> bytes:
 _VALUES = itemgetter(*FIELDS)
 
 
-def _tuples(block: list[Any], start: int, table: str) -> list[tuple[Any, ...]]:
-    """The block's rows as ``(id, *fields)`` tuples, each record's shape checked."""
+def _values(block: list[Any], start: int, table: str) -> list[tuple[str, ...]]:
+    """The block's field values as tuples, each record's shape checked (ids from ``start``)."""
     # The fast path checks a whole block at C speed: the 13 keys (itemgetter), no
     # other key (the lengths), strings only (str.join refuses anything else).
     try:
@@ -312,7 +312,12 @@ def _tuples(block: list[Any], start: int, table: str) -> list[tuple[Any, ...]]:
     if not good:
         for i, record in enumerate(block):
             _check_record(record, start + i, table)
-    return [(number, *row) for number, row in enumerate(values, start)]
+    return values
+
+
+def _numbered(first: int, values: list[tuple[str, ...]]) -> list[tuple[Any, ...]]:
+    """The rows as ``(id, *fields)`` tuples, the ids counting from ``first``."""
+    return [(number, *row) for number, row in enumerate(values, first)]
 
 
 def _check_record(record: Any, row: int, table: str) -> None:
@@ -360,21 +365,23 @@ def _save_blocks(blocks: Iterator[list[Any]], url: str | sa.URL, table: str, if_
             rebuild = _drop_keys(connection, target) if postgres and fresh else None
             with _inserter(connection, target, stream=rebuild is not None) as insert:
                 for block in blocks:
-                    rows = _tuples(block, start + 1 + written, table)
+                    first = start + 1 + written
+                    values = _values(block, first, table)
                     if rebuild is not None:  # no keys yet, so nothing to break
-                        insert(rows)
-                        written += len(rows)
+                        insert(first, values)
+                        written += len(values)
                         continue
                     # A savepoint per block: a repeated email undoes this block alone,
                     # so the rows before it are there to tell which row it repeats.
                     savepoint = connection.begin_nested()
                     try:
-                        insert(rows)
+                        insert(first, values)
                     except (exc.IntegrityError, _Duplicate):
                         savepoint.rollback()
+                        rows = _numbered(first, values)
                         raise _explain_duplicate(connection, target, rows, start + 1) from None
                     savepoint.commit()
-                    written += len(rows)
+                    written += len(values)
             if rebuild is not None:
                 rebuild()
             if postgres and written:
@@ -492,8 +499,8 @@ def _check_columns(connection: sa.Connection, name: str) -> None:
 @contextmanager
 def _inserter(
     connection: sa.Connection, target: sa.Table, *, stream: bool
-) -> Iterator[Callable[[list[Any]], None]]:
-    """Yield a function that inserts a block of ``(id, *fields)`` tuples in this transaction.
+) -> Iterator[Callable[[int, list[tuple[str, ...]]], None]]:
+    """Yield ``insert(first_id, values)``: a block's rows, in this transaction.
 
     With ``stream`` (PostgreSQL, a table without keys yet) every block goes into one
     COPY, written by psycopg's queue thread: the server stores a block while this
@@ -505,9 +512,9 @@ def _inserter(
         # qmark parameters); tuples go straight to the driver's executemany.
         text = str(sa.insert(target).compile(dialect=connection.dialect))
 
-        def executemany(rows: list[Any]) -> None:
-            if rows:
-                connection.exec_driver_sql(text, rows)
+        def executemany(first: int, values: list[tuple[str, ...]]) -> None:
+            if values:
+                connection.exec_driver_sql(text, _numbered(first, values))
 
         yield executemany
         return
@@ -534,12 +541,12 @@ def _inserter(
                 table=target.name,
             ) from None
 
-    def write(writer: Any, rows: list[Any]) -> None:
-        text = _copy_text(rows)
+    def write(writer: Any, first: int, values: list[tuple[str, ...]]) -> None:
+        text = _copy_text(first, values)
         if text is not None:
             writer.write(text)
         else:
-            for row in rows:
+            for row in _numbered(first, values):
                 writer.write_row(row)
 
     if stream:
@@ -549,31 +556,32 @@ def _inserter(
             cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as writer,
         ):
 
-            def queued(rows: list[Any]) -> None:
+            def queued(first: int, values: list[tuple[str, ...]]) -> None:
                 with translated():
-                    write(writer, rows)
+                    write(writer, first, values)
 
             yield queued
         return
 
-    def copy(rows: list[Any]) -> None:
+    def copy(first: int, values: list[tuple[str, ...]]) -> None:
         with translated(), raw.cursor() as cursor, cursor.copy(statement) as writer:
-            write(writer, rows)
+            write(writer, first, values)
 
     yield copy
 
 
-def _copy_text(rows: list[tuple[Any, ...]]) -> str | None:
+def _copy_text(first: int, values: list[tuple[str, ...]]) -> str | None:
     """The rows in COPY's text format, or None when a value needs escaping.
 
     A block is joined and checked at C speed: it needs no escapes when it has exactly
     one tab between columns and one newline per row, and no backslash or carriage
     return. Any other block goes row by row through psycopg's own escaping.
     """
-    text = "".join([f"{row[0]}\t" + "\t".join(row[1:]) + "\n" for row in rows])
+    lines = zip(range(first, first + len(values)), map("\t".join, values), strict=True)
+    text = "".join([f"{number}\t{line}\n" for number, line in lines])
     plain = (
-        text.count("\t") == len(FIELDS) * len(rows)
-        and text.count("\n") == len(rows)
+        text.count("\t") == len(FIELDS) * len(values)
+        and text.count("\n") == len(values)
         and "\\" not in text
         and "\r" not in text
     )
