@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
@@ -13,6 +14,11 @@ import sqlalchemy as sa
 # imported inside one is dropped, and importing it again makes SQLAlchemy warn that
 # its functions are registered twice (an error under filterwarnings=error).
 import sqlalchemy.dialects.postgresql
+
+# The same for the driver: a psycopg imported afresh has new exception classes, which
+# SQLAlchemy (holding the old module) no longer wraps.
+with contextlib.suppress(ImportError):  # a machine without the postgres extra
+    import psycopg  # noqa: F401
 from oracles import postgres_base
 
 ROLLBACK_TESTS = """
