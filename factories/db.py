@@ -18,6 +18,7 @@ always bound parameters or COPY data.
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import re
@@ -378,8 +379,9 @@ def _save_blocks(blocks: Iterator[list[Any]], url: str | sa.URL, table: str, if_
                         insert(first, values)
                     except (exc.IntegrityError, _Duplicate):
                         savepoint.rollback()
-                        rows = _numbered(first, values)
-                        raise _explain_duplicate(connection, target, rows, start + 1) from None
+                        raise _explain_duplicate(
+                            connection, target, first, values, start + 1
+                        ) from None
                     savepoint.commit()
                     written += len(values)
             if rebuild is not None:
@@ -436,12 +438,25 @@ def _repeated(connection: sa.Connection, target: sa.Table) -> DatabaseError:
         sa.select(ranked.c.id, ranked.c.email).where(ranked.c.n == 2).order_by(ranked.c.id).limit(1)
     ).first()
     if found is None:  # pragma: no cover - the rebuild failed on an email, so one repeats
-        return DatabaseError("the rows repeat an email; expected unique emails", table=target.name)
+        return _repeat_error(target.name)
+    return _repeat_error(target.name, found[1], found[0])
+
+
+def _repeat_error(
+    table: str, email: str | None = None, row: int | None = None, where: str = ""
+) -> DatabaseError:
+    """A repeated email, at ``row`` (``where``: how it repeats) when it is known."""
+    if email is None:
+        return DatabaseError(
+            "a row repeats the email of an earlier row of this load; expected unique emails "
+            "(nothing was written)",
+            table=table,
+        )
     return DatabaseError(
-        f"field 'email' is {excerpt(found[1])} and repeats an earlier row; expected unique "
-        "emails (nothing was written)",
-        table=target.name,
-        row=found[0],
+        f"field 'email' is {excerpt(email)} and {where or 'repeats an earlier row'}; "
+        "expected unique emails (nothing was written)",
+        table=table,
+        row=row,
         field="email",
     )
 
@@ -550,17 +565,14 @@ def _inserter(
                 writer.write_row(row)
 
     if stream:
+        # An error of a write comes back into this generator at the yield, so the
+        # outer translated() names it: the queued writer needs no wrapper of its own.
         with (
             translated(),
             raw.cursor() as cursor,
             cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as writer,
         ):
-
-            def queued(first: int, values: list[tuple[str, ...]]) -> None:
-                with translated():
-                    write(writer, first, values)
-
-            yield queued
+            yield functools.partial(write, writer)
         return
 
     def copy(first: int, values: list[tuple[str, ...]]) -> None:
@@ -589,15 +601,19 @@ def _copy_text(first: int, values: list[tuple[str, ...]]) -> str | None:
 
 
 def _explain_duplicate(
-    connection: sa.Connection, target: sa.Table, rows: list[tuple[Any, ...]], first_new: int
+    connection: sa.Connection,
+    target: sa.Table,
+    first: int,
+    values: list[tuple[str, ...]],
+    first_new: int,
 ) -> DatabaseError:
     """Name the block's first row whose email the table (or the block) already has.
 
     Called after the block's savepoint is rolled back: the table then holds the old
     rows (ids below ``first_new``) and the earlier blocks of this load.
     """
-    email_at = 1 + FIELDS.index("email")
-    emails = [row[email_at] for row in rows]
+    email_at = FIELDS.index("email")
+    emails = [row[email_at] for row in values]
     known: dict[str, int] = {}
     for i in range(0, len(emails), 500):
         found = connection.execute(
@@ -605,24 +621,13 @@ def _explain_duplicate(
         )
         known.update((row[0], row[1]) for row in found)
     seen: set[str] = set()
-    for row in rows:
-        email = row[email_at]
+    for number, email in enumerate(emails, first):
         if email in known or email in seen:
             old = email in known and known[email] < first_new
             where = "is already in the table" if old else "repeats an earlier row"
-            return DatabaseError(
-                f"field 'email' is {excerpt(email)} and {where}; expected unique emails "
-                "(nothing was written)",
-                table=target.name,
-                row=row[0],
-                field="email",
-            )
+            return _repeat_error(target.name, email, number, where)
         seen.add(email)
-    return DatabaseError(  # pragma: no cover - an IntegrityError here is a repeated email
-        "a row repeats the email of an earlier row of this load; expected unique emails "
-        "(nothing was written)",
-        table=target.name,
-    )
+    return _repeat_error(target.name)  # pragma: no cover - an IntegrityError is a repeat
 
 
 # --- reading --------------------------------------------------------------------------
