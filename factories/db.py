@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from datetime import date
 from itertools import islice
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from .errors import BookslotError, DatabaseError, MissingExtraError, PayloadError, excerpt
 from .model import BLOCK_SIZE, FIELDS, BookslotPayload
@@ -300,20 +300,28 @@ def _encode_block(records: Sequence[dict[str, str]], first: bool) -> bytes:
 _VALUES = itemgetter(*FIELDS)
 
 
-def _values(block: list[Any], start: int, table: str) -> list[tuple[str, ...]]:
-    """The block's field values as tuples, each record's shape checked (ids from ``start``)."""
+class _Checked(NamedTuple):
+    """A block's rows, checked: the field values, and each row's values joined by tabs."""
+
+    values: list[tuple[str, ...]]
+    lines: list[str]
+
+
+def _checked(block: list[Any], start: int, table: str) -> _Checked:
+    """The block's rows, each record's shape checked (ids from ``start``)."""
     # The fast path checks a whole block at C speed: the 13 keys (itemgetter), no
-    # other key (the lengths), strings only (str.join refuses anything else).
+    # other key (the lengths), strings only (str.join refuses anything else). The
+    # joined lines are COPY's text, so PostgreSQL pays for the check only once.
     try:
         values = list(map(_VALUES, block))
-        "".join(map("".join, values))
+        lines = list(map("\t".join, values))
         good = sum(map(len, block)) == len(FIELDS) * len(block)
     except (KeyError, TypeError):
         good = False
     if not good:
         for i, record in enumerate(block):
             _check_record(record, start + i, table)
-    return values
+    return _Checked(values, lines)
 
 
 def _numbered(first: int, values: list[tuple[str, ...]]) -> list[tuple[Any, ...]]:
@@ -367,23 +375,23 @@ def _save_blocks(blocks: Iterator[list[Any]], url: str | sa.URL, table: str, if_
             with _inserter(connection, target, stream=rebuild is not None) as insert:
                 for block in blocks:
                     first = start + 1 + written
-                    values = _values(block, first, table)
+                    rows = _checked(block, first, table)
                     if rebuild is not None:  # no keys yet, so nothing to break
-                        insert(first, values)
-                        written += len(values)
+                        insert(first, rows)
+                        written += len(rows.values)
                         continue
                     # A savepoint per block: a repeated email undoes this block alone,
                     # so the rows before it are there to tell which row it repeats.
                     savepoint = connection.begin_nested()
                     try:
-                        insert(first, values)
+                        insert(first, rows)
                     except (exc.IntegrityError, _Duplicate):
                         savepoint.rollback()
                         raise _explain_duplicate(
-                            connection, target, first, values, start + 1
+                            connection, target, first, rows.values, start + 1
                         ) from None
                     savepoint.commit()
-                    written += len(values)
+                    written += len(rows.values)
             if rebuild is not None:
                 rebuild()
             if postgres and written:
@@ -514,8 +522,8 @@ def _check_columns(connection: sa.Connection, name: str) -> None:
 @contextmanager
 def _inserter(
     connection: sa.Connection, target: sa.Table, *, stream: bool
-) -> Iterator[Callable[[int, list[tuple[str, ...]]], None]]:
-    """Yield ``insert(first_id, values)``: a block's rows, in this transaction.
+) -> Iterator[Callable[[int, _Checked], None]]:
+    """Yield ``insert(first_id, rows)``: a block's rows, in this transaction.
 
     With ``stream`` (PostgreSQL, a table without keys yet) every block goes into one
     COPY, written by psycopg's queue thread: the server stores a block while this
@@ -527,9 +535,9 @@ def _inserter(
         # qmark parameters); tuples go straight to the driver's executemany.
         text = str(sa.insert(target).compile(dialect=connection.dialect))
 
-        def executemany(first: int, values: list[tuple[str, ...]]) -> None:
-            if values:
-                connection.exec_driver_sql(text, _numbered(first, values))
+        def executemany(first: int, rows: _Checked) -> None:
+            if rows.values:
+                connection.exec_driver_sql(text, _numbered(first, rows.values))
 
         yield executemany
         return
@@ -556,12 +564,12 @@ def _inserter(
                 table=target.name,
             ) from None
 
-    def write(writer: Any, first: int, values: list[tuple[str, ...]]) -> None:
-        text = _copy_text(first, values)
+    def write(writer: Any, first: int, rows: _Checked) -> None:
+        text = _copy_text(first, rows.lines)
         if text is not None:
             writer.write(text)
         else:
-            for row in _numbered(first, values):
+            for row in _numbered(first, rows.values):
                 writer.write_row(row)
 
     if stream:
@@ -575,25 +583,25 @@ def _inserter(
             yield functools.partial(write, writer)
         return
 
-    def copy(first: int, values: list[tuple[str, ...]]) -> None:
+    def copy(first: int, rows: _Checked) -> None:
         with translated(), raw.cursor() as cursor, cursor.copy(statement) as writer:
-            write(writer, first, values)
+            write(writer, first, rows)
 
     yield copy
 
 
-def _copy_text(first: int, values: list[tuple[str, ...]]) -> str | None:
+def _copy_text(first: int, lines: list[str]) -> str | None:
     """The rows in COPY's text format, or None when a value needs escaping.
 
     A block is joined and checked at C speed: it needs no escapes when it has exactly
     one tab between columns and one newline per row, and no backslash or carriage
     return. Any other block goes row by row through psycopg's own escaping.
     """
-    lines = zip(range(first, first + len(values)), map("\t".join, values), strict=True)
-    text = "".join([f"{number}\t{line}\n" for number, line in lines])
+    numbered = zip(range(first, first + len(lines)), lines, strict=True)
+    text = "".join([f"{number}\t{line}\n" for number, line in numbered])
     plain = (
-        text.count("\t") == len(FIELDS) * len(values)
-        and text.count("\n") == len(values)
+        text.count("\t") == len(FIELDS) * len(lines)
+        and text.count("\n") == len(lines)
         and "\\" not in text
         and "\r" not in text
     )

@@ -243,6 +243,19 @@ def test_a_malformed_record_is_named(url: str, change: Any, message: str) -> Non
     assert TABLE not in tables(url)
 
 
+class _Miscounted(dict[str, str]):
+    """A mapping whose len() disagrees with its keys: the fast shape check cannot trust it."""
+
+    def __len__(self) -> int:
+        return super().__len__() + 1
+
+
+def test_a_mapping_whose_len_disagrees_is_checked_and_saved(url: str) -> None:
+    records = make_records(3)
+    save([records[0], _Miscounted(records[1]), records[2]], url)
+    assert rows(url) == as_rows(records)
+
+
 def test_a_table_with_other_columns_is_refused(url: str) -> None:
     made = sa.create_engine(url)
     with made.begin() as connection:
