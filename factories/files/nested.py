@@ -25,7 +25,7 @@ import yaml
 
 from ..errors import DataFileError, excerpt
 from ..kinds import LIST_SEPARATOR, Kind
-from . import _json, _jsonl
+from . import _json, _jsonl, _xml
 from ._io import NO_LINES, Records, text_lines
 from ._yaml import EventReader
 from .formats import FORMATS, Format
@@ -290,6 +290,25 @@ def _csv_read_of(kind: Kind) -> Any:
     return functools.partial(_csv_read, kind)
 
 
+def xml_layout(kind: Kind) -> _xml.Layout:
+    """The XML layout of a kind: its root and record elements and its leaves' types."""
+    return _xml.Layout(*kind.xml, dict(kind.columns) if kind.nested else {})
+
+
+def _xml_format(kind: Kind) -> Format:
+    layout = xml_layout(kind)
+    flat = FORMATS["xml"]
+    return Format(
+        "xml",
+        flat.suffixes,
+        flat.media_type,
+        functools.partial(_xml.encode, layout=layout),
+        functools.partial(_xml.read, layout=layout),
+        functools.partial(_xml.begin, layout=layout),
+        functools.partial(_xml.end, layout=layout),
+    )
+
+
 @functools.cache
 def formats(kind: Kind) -> dict[str, Format]:
     """Return the formats of a nested kind, by name."""
@@ -315,6 +334,7 @@ def formats(kind: Kind) -> dict[str, Format]:
             _csv_read_of(kind),
             functools.partial(_csv_begin, kind.columns),
         ),
+        "xml": _xml_format(kind),
     }
 
 
