@@ -25,7 +25,7 @@ import yaml
 
 from ..errors import DataFileError, excerpt
 from ..kinds import LIST_SEPARATOR, Kind
-from . import _json, _jsonl, _xml
+from . import _fhir_intake, _json, _jsonl, _xml
 from ._io import NO_LINES, Records, text_lines
 from ._yaml import EventReader
 from .formats import FORMATS, Format
@@ -309,6 +309,30 @@ def _xml_format(kind: Kind) -> Format:
     )
 
 
+def _fhir_formats(kind: Kind) -> dict[str, Format]:
+    # A Coverage needs the Patient it covers: only an intake holds one.
+    if kind.name != "intake":
+        return {}
+    return {
+        "fhir": Format(
+            "fhir",
+            FORMATS["fhir"].suffixes,
+            FORMATS["fhir"].media_type,
+            _fhir_intake.encode,
+            _fhir_intake.read,
+            _fhir_intake.begin,
+            _fhir_intake.end,
+        ),
+        "fhir-ndjson": Format(
+            "fhir-ndjson",
+            FORMATS["fhir-ndjson"].suffixes,
+            FORMATS["fhir-ndjson"].media_type,
+            _fhir_intake.encode_ndjson,
+            _fhir_intake.read_ndjson,
+        ),
+    }
+
+
 @functools.cache
 def formats(kind: Kind) -> dict[str, Format]:
     """Return the formats of a nested kind, by name."""
@@ -335,6 +359,7 @@ def formats(kind: Kind) -> dict[str, Format]:
             functools.partial(_csv_begin, kind.columns),
         ),
         "xml": _xml_format(kind),
+        **_fhir_formats(kind),
     }
 
 
@@ -343,6 +368,13 @@ def format_of(kind: Kind, fmt: Format) -> Format:
     if not kind.nested:
         return fmt
     found = formats(kind).get(fmt.name)
+    if found is None and fmt.name.startswith("fhir"):
+        raise DataFileError(
+            f"{kind.name} records have no FHIR form: a Coverage needs the Patient it covers, "
+            f"which only an intake holds (write --kind intake); or choose one of "
+            f"{', '.join(formats(kind))}",
+            path=f"<{fmt.name}>",
+        )
     if found is None:
         raise DataFileError(
             f"{kind.name} records are nested; {fmt.name} holds only flat payloads: choose "
