@@ -274,6 +274,14 @@ def read(file: IO[bytes], name: str, layout: Layout = PAYLOADS) -> Records:
             f"holds a forbidden XML {kind} ({excerpt(str(exc), 60)}); no DTDs, "
             "entities or external references are allowed"
         ) from None
+    except LookupError as exc:
+        # expat asks Python for the codec an XML declaration names: an unknown one
+        # surfaces as the codec registry's LookupError.
+        raise DataFileError(
+            f"is not valid XML: {excerpt(str(exc), 60)}; save the file as UTF-8",
+            path=name,
+            line=parser.getLineNumber(),
+        ) from None
     except xml.sax.SAXParseException as exc:
         raise DataFileError(
             f"is not valid XML: {exc.getMessage()} (column {(exc.getColumnNumber() or 0) + 1})",

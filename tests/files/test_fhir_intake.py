@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -381,3 +382,60 @@ def test_resource_ids_follow_the_content_of_their_intake_only() -> None:
     assert first[6:] == again[6:]
     assert not set(first[3:6]) & set(again[3:6])
     assert all(UUID.match(i) for i in first)
+
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+
+
+def shown_in(shown: Any, actual: Any) -> bool:
+    """Whether the README's excerpt is the value, "..." standing for what it leaves out."""
+    if shown == "...":
+        return True
+    if isinstance(shown, dict):
+        return (
+            isinstance(actual, dict)
+            and set(shown) == set(actual)
+            and all(shown_in(value, actual[key]) for key, value in shown.items())
+        )
+    if isinstance(shown, list):
+        if not isinstance(actual, list):
+            return False
+        at, skipping = 0, False
+        for item in shown:
+            if item == "...":
+                skipping = True
+                continue
+            while skipping and at < len(actual) and not shown_in(item, actual[at]):
+                at += 1
+            if at >= len(actual) or not shown_in(item, actual[at]):
+                return False
+            at, skipping = at + 1, False
+        return skipping or at == len(actual)
+    return bool(shown == actual)
+
+
+def test_shown_in_can_fail() -> None:
+    assert shown_in([1, "...", 4], [1, 2, 3, 4])
+    assert not shown_in([1, 4], [1, 2, 3, 4])
+    assert not shown_in({"a": 1}, {"a": 1, "b": 2})
+    assert not shown_in([1, "...", 5], [1, 2, 3, 4])
+
+
+def test_the_readme_intake_excerpt_is_what_the_cli_writes(tmp_path: Path) -> None:
+    section = README[README.index("**Intakes** (`--kind intake`)") :]
+    command = re.search(r"`(bookslot-data generate [^`]*)`", section)
+    assert command is not None
+    out = tmp_path / "r.fhir.ndjson"
+    args = command.group(1).split()[1:]
+    assert main([*args[: args.index("-o")], "-o", str(out)]) == 0
+    block = section[section.index("```json\n") + 8 :]
+    block = block[: block.index("```\n")]
+    shown, index = [], 0
+    while index < len(block.rstrip()):
+        value, index = json.JSONDecoder().raw_decode(block, index)
+        shown.append(value)
+        while index < len(block) and block[index].isspace():
+            index += 1
+    resources = resources_of(out, "fhir-ndjson")
+    assert [r["resourceType"] for r in shown] == ["Patient", "Coverage"]
+    assert shown_in(shown, resources[:2])

@@ -85,6 +85,14 @@ GOOD_XML = FORMATS["xml"].begin(FIELDS).decode() + FORMATS["xml"].encode([GOOD],
     [
         (LAUGHS, None, 2, None, "forbidden XML dtd"),
         (XXE, None, 2, None, "forbidden XML dtd"),
+        # Found by the fuzzer: expat raised the codec registry's LookupError.
+        (
+            '<?xml version="1.0" encoding="TTF-8"?>\n<bookslot_payloads/>\n',
+            None,
+            1,
+            None,
+            "unknown encoding: TTF-8",
+        ),
         ("", None, None, None, "is empty; expected <bookslot_payloads>"),
         ("<rows/>\n", None, 1, None, "the root element is <'rows'>"),
         (GOOD_XML + "  <row/>\n</bookslot_payloads>\n", 2, 18, None, "is the element <'row'>"),
@@ -122,6 +130,7 @@ GOOD_XML = FORMATS["xml"].begin(FIELDS).decode() + FORMATS["xml"].encode([GOOD],
     ids=[
         "billion-laughs",
         "xxe",
+        "encoding",
         "empty",
         "root",
         "record-element",
@@ -380,3 +389,29 @@ def test_a_payload_file_read_as_intakes_names_both_roots(tmp_path: Path) -> None
     ):
         load(path, kind="intake")
     assert load(path, as_of=AS_OF, cfg=CFG) == [GOOD]  # told from the root element
+
+
+def test_the_readme_xml_excerpt_is_what_the_cli_writes(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    section = readme[readme.index("### XML files") : readme.index("### FHIR files")]
+    command = re.search(r"`(bookslot-data generate [^`]*)`", section)
+    assert command is not None
+    out = tmp_path / "r.xml"
+    args = command.group(1).split()[1:]
+    assert main([*args[: args.index("-o")], "-o", str(out)]) == 0
+    shown = section[section.index("```xml\n") + 7 :]
+    shown = shown[: shown.index("```\n")]
+    lines = out.read_text("utf-8").splitlines()
+    at, skipping = 0, False
+    for line in shown.splitlines():
+        if line.strip() == "...":
+            skipping = True
+            continue
+        while skipping and at < len(lines) and lines[at] != line:
+            at += 1
+        assert at < len(lines), line
+        assert lines[at] == line
+        at, skipping = at + 1, False
+    message = re.search(r"`(intakes\.xml, record 1, line (\d+): field 'address\.city')", section)
+    assert message is not None
+    assert lines[int(message.group(2)) - 1].strip().startswith("<city>")
