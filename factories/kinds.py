@@ -76,6 +76,7 @@ class Kind:
             ``bool``, ``int`` and ``list`` (of strings).
         factory: The factory, as ``module:Class`` inside the package.
         validator: Checks one record: ``validator(record, as_of=, cfg=)``.
+        xml: The XML root element and the element of one record.
     """
 
     name: str
@@ -85,6 +86,7 @@ class Kind:
     columns: tuple[tuple[str, str], ...]
     factory: str
     validator: Validator
+    xml: tuple[str, str]
 
     def validate(
         self, record: Mapping[str, Any], *, as_of: date | None = None, cfg: Config | None = None
@@ -131,6 +133,7 @@ KINDS: Mapping[str, Kind] = MappingProxyType(
                 tuple((field, "str") for field in FIELDS),
                 "bookslot:BookslotPayloadFactory",
                 _validate_payload,
+                ("bookslot_payloads", "payload"),
             ),
             Kind(
                 "intake",
@@ -140,6 +143,7 @@ KINDS: Mapping[str, Kind] = MappingProxyType(
                 _INTAKE_COLUMNS,
                 "intake:PatientIntakeFactory",
                 _validate_intake,
+                ("patient_intakes", "patient_intake"),
             ),
             Kind(
                 "insurance",
@@ -149,6 +153,7 @@ KINDS: Mapping[str, Kind] = MappingProxyType(
                 _INSURANCE_COLUMNS,
                 "insurance:InsuranceFactory",
                 _validate_insurance,
+                ("insurance_records", "insurance_record"),
             ),
         )
     }
@@ -176,6 +181,13 @@ _INSURANCE_KEY = re.compile(
 )
 
 
+# An XML file tells its kind by its root element; a FHIR file of intakes by its
+# Appointments (a payload's FHIR has none).
+_XML_ROOTS = {kind.xml[0]: kind.name for kind in KINDS.values()}
+_XML_ROOT = re.compile(rf"<({'|'.join(_XML_ROOTS)})[\s/>]")
+_APPOINTMENT = re.compile(r'"resourceType"\s*:\s*"Appointment"')
+
+
 def detect(head: str) -> str:
     """Tell a file's kind from its first characters: ``intake``, ``insurance`` or ``payload``.
 
@@ -183,8 +195,13 @@ def detect(head: str) -> str:
     'intake'
     >>> detect("payer,member_id,group_number")
     'insurance'
+    >>> detect('<?xml version="1.0"?> <insurance_records>')
+    'insurance'
     """
-    if _INTAKE_KEY.search(head):
+    root = _XML_ROOT.search(head)
+    if root:
+        return _XML_ROOTS[root.group(1)]
+    if _INTAKE_KEY.search(head) or _APPOINTMENT.search(head):
         return "intake"
     if _INSURANCE_KEY.search(head):
         return "insurance"

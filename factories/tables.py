@@ -33,9 +33,11 @@ from .errors import VariantError, excerpt
 __all__ = [
     "ALLERGIES",
     "APPOINTMENT_DAYS",
+    "APPOINTMENT_MINUTES",
     "APPOINTMENT_SLOTS",
     "COPAYS",
     "DATE_FORMAT",
+    "LANGUAGE_CODES",
     "LANGUAGE_WEIGHTS",
     "MAX_LOCAL_PART",
     "MEDICATIONS",
@@ -438,6 +440,24 @@ LANGUAGE_WEIGHTS: tuple[tuple[str, float], ...] = (
     ("Portuguese", 780),
     ("Italian", 540),
 )
+#: The BCP-47 language tag of each language of LANGUAGE_WEIGHTS (its ISO 639-1 code,
+#: as the IANA Language Subtag Registry lists it), for FHIR's ``communication``.
+LANGUAGE_CODES: dict[str, str] = {
+    "English": "en",
+    "Spanish": "es",
+    "Chinese": "zh",
+    "Tagalog": "tl",
+    "Vietnamese": "vi",
+    "Arabic": "ar",
+    "French": "fr",
+    "Korean": "ko",
+    "Russian": "ru",
+    "Haitian Creole": "ht",
+    "German": "de",
+    "Hindi": "hi",
+    "Portuguese": "pt",
+    "Italian": "it",
+}
 
 #: The most common US street names: the National League of Cities' count over the
 #: US Census Bureau's street data ("Most common U.S. street names", NLC, 1993).
@@ -556,6 +576,8 @@ MAX_LISTED = 3
 APPOINTMENT_SLOTS: tuple[str, ...] = tuple(
     f"{minutes // 60:02d}:{minutes % 60:02d}" for minutes in range(8 * 60, 17 * 60, 15)
 )
+#: How long a visit is, in minutes: one slot.
+APPOINTMENT_MINUTES = 15
 #: An appointment is on a business day (Monday to Friday) within this many days
 #: after the reference date.
 APPOINTMENT_DAYS = 90

@@ -33,6 +33,8 @@ from bookslot_factories import (
     Config,
     ConfigError,
     DataFileError,
+    InsuranceFactory,
+    PatientIntakeFactory,
     PayloadError,
     bulk,
     configure,
@@ -42,6 +44,7 @@ from bookslot_factories import (
 from bookslot_factories.cli import main
 from bookslot_factories.config import from_mapping, load_config
 from bookslot_factories.files import check, load, save
+from bookslot_factories.kinds import kind_named
 from bookslot_factories.model import FIELDS
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -85,9 +88,9 @@ def _default_config() -> Iterator[None]:
 
 
 def assert_records_or_our_error(
-    path: Path, read: Callable[[Path], Any], *, trace: bool = False
-) -> list[dict[str, str]]:
-    """Read under a time limit: valid records, or a short DataFileError naming the file."""
+    path: Path, read: Callable[[Path], Any], *, trace: bool = False, kind: str = "payload"
+) -> list[dict[str, Any]]:
+    """Read under a time limit: valid records of the kind, or a short DataFileError naming the file."""
     if trace:
         tracemalloc.start()
     started = time.perf_counter()
@@ -113,8 +116,8 @@ def assert_records_or_our_error(
             message.encode("utf-8")  # printable anywhere: no lone surrogate
         else:
             assert isinstance(item, dict), type(item)
-            assert set(item) == set(FIELDS)
-            validate(item, as_of=AS_OF, cfg=CFG)
+            assert set(item) == set(kind_named(kind).fields)
+            kind_named(kind).validate(item, as_of=AS_OF, cfg=CFG)
             records.append(item)
     return records
 
@@ -357,6 +360,52 @@ def test_mutated_file_gives_valid_records_or_our_error(
     assert again == loaded
     # check() first reports the problem load() stops at (then maybe more); none for
     # a file that load() accepts.
+    assert reported[:1] == ([stopped] if stopped else [])
+
+
+# --- the nested kinds' XML and the intakes' FHIR, as we write them, then mutated ---------
+
+# case: (kind, suffix, the format whose nasty tokens apply)
+NESTED = {
+    "intake-xml": ("intake", ".xml", "xml"),
+    "insurance-xml": ("insurance", ".xml", "xml"),
+    "intake-fhir": ("intake", ".fhir.json", "json"),
+    "intake-fhir-ndjson": ("intake", ".fhir.ndjson", "jsonl"),
+}
+with seeding.seeded(20261130):
+    NESTED_POOL: dict[str, list[dict[str, Any]]] = {
+        "intake": PatientIntakeFactory.build_batch(2, as_of=AS_OF, allergic=True)
+        + PatientIntakeFactory.build_batch(1, as_of=AS_OF, patient__senior=True),
+        "insurance": InsuranceFactory.build_batch(3, as_of=AS_OF),
+    }
+
+
+@FUZZ
+@given(data=st.data(), case=st.sampled_from(sorted(NESTED)))
+def test_mutated_nested_file_gives_valid_records_or_our_error(
+    tmp_path: Path, data: st.DataObject, case: str
+) -> None:
+    kind, suffix, tokens = NESTED[case]
+    rows = data.draw(st.lists(st.sampled_from(NESTED_POOL[kind]), max_size=3), label="records")
+    path = tmp_path / f"fuzz{suffix}"
+    save(rows, path, kind=kind)
+    content = path.read_bytes()
+    mutate = data.draw(st.booleans(), label="mutate bytes")
+    if mutate:
+        content = data.draw(mutated(content, tokens), label="content")
+        path.write_bytes(content)
+
+    def read(p: Path) -> list[dict[str, Any]]:
+        return load(p, as_of=AS_OF, cfg=CFG, kind=kind)
+
+    loaded = assert_records_or_our_error(path, read, kind=kind)
+    if not mutate:
+        assert loaded == rows
+    reported = [str(p) for p in check(path, as_of=AS_OF, cfg=CFG, kind=kind)]
+    try:
+        stopped = "" if read(path) == loaded else "changed"
+    except DataFileError as exc:
+        stopped = str(exc)
     assert reported[:1] == ([stopped] if stopped else [])
 
 

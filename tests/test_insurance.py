@@ -205,7 +205,7 @@ def test_insurance_draws_never_shift_payloads() -> None:
     assert got == want
 
 
-@pytest.mark.parametrize("suffix", [".json", ".jsonl", ".yaml", ".csv"])
+@pytest.mark.parametrize("suffix", [".json", ".jsonl", ".yaml", ".csv", ".xml"])
 def test_round_trip_and_cli(tmp_path: Path, suffix: str) -> None:
     seed(9)
     records = build(25)

@@ -330,7 +330,7 @@ def test_same_seed_same_intakes_in_another_process() -> None:
 # --- files ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("suffix", [".json", ".jsonl", ".yaml", ".csv"])
+@pytest.mark.parametrize("suffix", [".json", ".jsonl", ".yaml", ".csv", ".xml"])
 def test_round_trip_through_every_format(tmp_path: Path, suffix: str) -> None:
     with seeding.seeded(8):
         records = PatientIntakeFactory.build_batch(30, as_of=AS_OF, patient__dynamic_zip=True)
@@ -345,7 +345,7 @@ def test_round_trip_through_every_format(tmp_path: Path, suffix: str) -> None:
         assert "insurance.subscriber.dob" in header
 
 
-@pytest.mark.parametrize("suffix", [".json", ".jsonl", ".yaml", ".csv"])
+@pytest.mark.parametrize("suffix", [".json", ".jsonl", ".yaml", ".csv", ".xml"])
 def test_a_broken_relation_is_named_by_its_dotted_field(tmp_path: Path, suffix: str) -> None:
     with seeding.seeded(8):
         records = PatientIntakeFactory.build_batch(3, as_of=AS_OF, patient__dynamic_zip=True)
@@ -422,7 +422,7 @@ def test_yaml_nested_reader_refuses_aliases_and_unquoted_numbers(tmp_path: Path)
 # --- the command line -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", ["json", "jsonl", "yaml", "csv"])
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "yaml", "csv", "xml"])
 def test_cli_round_trip(tmp_path: Path, fmt: str) -> None:
     path = tmp_path / f"out.{fmt}"
     args = ["--seed", "3", "--as-of", AS_OF.isoformat(), "--count", "12"]
@@ -508,7 +508,7 @@ def test_nested_records_stream_from_a_fifo_when_the_kind_is_named(tmp_path: Path
     thread.join(10)
 
 
-@pytest.mark.parametrize("fmt", ["json", "jsonl", "yaml", "csv"])
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "yaml", "csv", "xml"])
 def test_cli_kind_payload_is_the_default(tmp_path: Path, fmt: str) -> None:
     args = ["--seed", "3", "--as-of", AS_OF.isoformat(), "-n", "20"]
     named, default = tmp_path / f"named.{fmt}", tmp_path / f"default.{fmt}"

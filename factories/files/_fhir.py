@@ -209,8 +209,15 @@ def _coded(resource: dict[str, Any], path: str, field: str | None, system: str, 
         raise _Bad(f"{path} is not coded {system}|{code}", field)
 
 
-def payload(patient: Any, coverage: Any) -> dict[str, str]:
-    """Return the payload a Patient and its Coverage hold, in the payload's field order."""
+def payload(patient: Any, coverage: Any, *, self_only: bool = True) -> dict[str, str]:
+    """Return the payload a Patient and its Coverage hold, in the payload's field order.
+
+    Args:
+        patient: The Patient resource.
+        coverage: Its Coverage.
+        self_only: Require the Coverage's relationship to be ``self`` (a payload's
+            always is; an intake's is read by its own reader).
+    """
     if not isinstance(patient, dict) or patient.get("resourceType") != "Patient":
         raise _Bad("expected a Patient resource", None)
     if not isinstance(coverage, dict) or coverage.get("resourceType") != "Coverage":
@@ -223,7 +230,8 @@ def payload(patient: Any, coverage: Any) -> dict[str, str]:
     year, month, day = found.groups()
     if coverage.get("status") != "active":
         raise _Bad(f"Coverage.status is {excerpt(coverage.get('status'))}; expected 'active'", None)
-    _coded(coverage, "Coverage.relationship", None, RELATIONSHIP_SYSTEM, "self")
+    if self_only:
+        _coded(coverage, "Coverage.relationship", None, RELATIONSHIP_SYSTEM, "self")
     classes = _get(coverage, "Coverage", "GroupNumber", "class")
     groups = (
         [
@@ -347,8 +355,12 @@ class _Pairs:
                 raise DataFileError(f"entry {index}: {problem}", path=self.name, line=line)
 
 
-def read(file: IO[bytes], name: str) -> Records:
-    """Read a Bundle entry by entry: each Patient with a Coverage whose beneficiary it is."""
+def entries(file: IO[bytes], name: str) -> Iterator[tuple[int, int, Any]]:
+    """Yield a Bundle's entries as they are parsed: ``(index, line, entry)``.
+
+    The whole text is read, then parsed entry by entry; the Bundle's other keys are
+    checked, and ``resourceType`` must be ``Bundle``.
+    """
     data = file.read()
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
@@ -399,7 +411,6 @@ def read(file: IO[bytes], name: str) -> Records:
             path=name,
             line=line_at(index),
         )
-    pairs = _Pairs(name)
     kind: Any = None
     index = space(index + 1)
     if text[expect(index, '"}')] == '"':
@@ -412,7 +423,7 @@ def read(file: IO[bytes], name: str) -> Records:
                 while index >= len(text) or text[index] != "]":
                     at = line_at(index)
                     entry, index = decode(index)
-                    yield from pairs.add(number, at, entry)
+                    yield number, at, entry
                     number += 1
                     index = space(expect(space(index), ",]"))
                     if text[index] == ",":
@@ -439,6 +450,13 @@ def read(file: IO[bytes], name: str) -> Records:
             "expected 'Bundle'",
             path=name,
         )
+
+
+def read(file: IO[bytes], name: str) -> Records:
+    """Read a Bundle entry by entry: each Patient with a Coverage whose beneficiary it is."""
+    pairs = _Pairs(name)
+    for index, line, entry in entries(file, name):
+        yield from pairs.add(index, line, entry)
     pairs.finish()
 
 

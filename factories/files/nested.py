@@ -25,7 +25,7 @@ import yaml
 
 from ..errors import DataFileError, excerpt
 from ..kinds import LIST_SEPARATOR, Kind
-from . import _json, _jsonl
+from . import _fhir_intake, _json, _jsonl, _xml
 from ._io import NO_LINES, Records, text_lines
 from ._yaml import EventReader
 from .formats import FORMATS, Format
@@ -290,6 +290,49 @@ def _csv_read_of(kind: Kind) -> Any:
     return functools.partial(_csv_read, kind)
 
 
+def xml_layout(kind: Kind) -> _xml.Layout:
+    """The XML layout of a kind: its root and record elements and its leaves' types."""
+    return _xml.Layout(*kind.xml, dict(kind.columns) if kind.nested else {})
+
+
+def _xml_format(kind: Kind) -> Format:
+    layout = xml_layout(kind)
+    flat = FORMATS["xml"]
+    return Format(
+        "xml",
+        flat.suffixes,
+        flat.media_type,
+        functools.partial(_xml.encode, layout=layout),
+        functools.partial(_xml.read, layout=layout),
+        functools.partial(_xml.begin, layout=layout),
+        functools.partial(_xml.end, layout=layout),
+    )
+
+
+def _fhir_formats(kind: Kind) -> dict[str, Format]:
+    # A Coverage needs the Patient it covers: only an intake holds one.
+    if kind.name != "intake":
+        return {}
+    return {
+        "fhir": Format(
+            "fhir",
+            FORMATS["fhir"].suffixes,
+            FORMATS["fhir"].media_type,
+            _fhir_intake.encode,
+            _fhir_intake.read,
+            _fhir_intake.begin,
+            _fhir_intake.end,
+        ),
+        "fhir-ndjson": Format(
+            "fhir-ndjson",
+            FORMATS["fhir-ndjson"].suffixes,
+            FORMATS["fhir-ndjson"].media_type,
+            _fhir_intake.encode_ndjson,
+            _fhir_intake.read_ndjson,
+        ),
+    }
+
+
 @functools.cache
 def formats(kind: Kind) -> dict[str, Format]:
     """Return the formats of a nested kind, by name."""
@@ -315,6 +358,8 @@ def formats(kind: Kind) -> dict[str, Format]:
             _csv_read_of(kind),
             functools.partial(_csv_begin, kind.columns),
         ),
+        "xml": _xml_format(kind),
+        **_fhir_formats(kind),
     }
 
 
@@ -323,6 +368,13 @@ def format_of(kind: Kind, fmt: Format) -> Format:
     if not kind.nested:
         return fmt
     found = formats(kind).get(fmt.name)
+    if found is None and fmt.name.startswith("fhir"):
+        raise DataFileError(
+            f"{kind.name} records have no FHIR form: a Coverage needs the Patient it covers, "
+            f"which only an intake holds (write --kind intake); or choose one of "
+            f"{', '.join(formats(kind))}",
+            path=f"<{fmt.name}>",
+        )
     if found is None:
         raise DataFileError(
             f"{kind.name} records are nested; {fmt.name} holds only flat payloads: choose "

@@ -272,10 +272,11 @@ def _pair(**changes: Any) -> tuple[dict[str, Any], dict[str, Any]]:
             "field 'zip' is '2067'",
         ),
         (
+            # An Appointment tells an intake Bundle, whose first entry is a Patient.
             _bundle({"resourceType": "Appointment", "id": "a"}),
+            1,
             None,
-            None,
-            "entry 0 is not a Patient or Coverage",
+            "entry 0 is 'Appointment'; expected a Patient",
         ),
     ],
     ids=["empty", "not-bundle", "syntax", "extra", "array", "birth-date", "no-birth-date", "subscriber-id",
@@ -357,11 +358,14 @@ def test_bad_ndjson_is_reported_at_its_line(
     assert (info.value.record, info.value.line, info.value.field) == (record, line, field)
 
 
-def test_nested_kinds_are_refused_in_fhir(tmp_path: Path) -> None:
+def test_insurance_records_are_refused_in_fhir(tmp_path: Path) -> None:
     path = tmp_path / "n.fhir.json"
     save([GOOD], path)
-    with pytest.raises(DataFileError, match="holds only flat payloads"):
-        load(path, kind="intake")
+    with pytest.raises(DataFileError, match="insurance records have no FHIR form"):
+        load(path, kind="insurance")
+    with pytest.raises(DataFileError, match="a Coverage needs the Patient it covers"):
+        save([{"payer": "x"}], tmp_path / "i.fhir.ndjson", kind="insurance")
+    assert not (tmp_path / "i.fhir.ndjson").exists()
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
