@@ -8,7 +8,9 @@ from __future__ import annotations
 import csv
 import io
 import os
+import resource
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +29,9 @@ if os.environ.get("CI"):
     import distributed
 else:
     distributed = pytest.importorskip("distributed")
+import psutil  # a dependency of distributed
+
+CLI = (sys.executable, "-m", "bookslot_factories")
 
 AS_OF = "2026-11-29"
 ARGS = ("--seed", "41", "--as-of", AS_OF, "--senior")
@@ -215,7 +220,8 @@ def test_a_worker_killed_mid_run_changes_nothing(
         run.start()
         killed = None
         while run.is_alive() and killed is None:
-            written = [p for p in out.glob("part-*")] if out.exists() else []
+            # The parts go into a temporary folder beside the output until all are done.
+            written = list(tmp_path.glob(".parts.*.tmp/part-*"))
             busy = [address for address, keys in client.processing().items() if keys]
             if written and busy:
                 os.kill(pids[busy[0]], signal.SIGKILL)
@@ -225,7 +231,9 @@ def test_a_worker_killed_mid_run_changes_nothing(
     assert killed is not None, "the run ended before a worker could be killed"
     assert killed[1] < 16  # the kill came mid-run
     assert outcome == [0]
+    # No temporary file of the killed write, no temporary folder beside the output.
     assert [p.name for p in parts(out)] == [f"part-{n:06d}.jsonl" for n in range(16)]
+    assert [p.name for p in tmp_path.iterdir()] == ["parts"]
     assert concatenated(out) == single_file(tmp_path, count, capfdbinary)
 
 
@@ -262,9 +270,13 @@ def test_a_rerun_replaces_an_earlier_runs_parts(
         )
         == 0
     )
+    out.chmod(0o750)
     assert main(["generate", "-o", str(out), "-n", "7", "--dask", "synchronous", *ARGS]) == 0
     assert [p.name for p in parts(out)] == ["part-000000.jsonl"]
     assert concatenated(out) == single_file(tmp_path, 7, capfdbinary)
+    # A new folder took the old one's place: with its permissions, and nothing beside it.
+    assert out.stat().st_mode & 0o777 == 0o750
+    assert [p.name for p in tmp_path.iterdir()] == ["parts"]
 
 
 def test_an_unknown_scheduler_is_one_error_line(
@@ -301,30 +313,20 @@ def test_importing_the_package_and_the_bulk_engine_loads_no_dask() -> None:
     assert done.stdout == "[]\n"
 
 
-def test_a_part_a_worker_cannot_write_is_one_error_line_naming_it(
-    cluster: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_a_folder_named_like_a_part_is_refused_and_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # The whole output folder is replaced: a folder inside it is not an earlier part.
     out = tmp_path / "parts"
-    (out / "part-000001.jsonl").mkdir(parents=True)  # in the way of the second part
-    code = main(
-        [
-            "generate",
-            "-o",
-            str(out),
-            "-n",
-            str(BLOCK_SIZE + 1),
-            "--dask",
-            cluster.scheduler_address,
-            *ARGS,
-        ]
-    )
+    (out / "part-000001.jsonl").mkdir(parents=True)
+    (out / "part-000001.jsonl" / "mine.txt").write_text("mine")
+    code = main(["generate", "-o", str(out), "-n", "5", "--dask", "synchronous", *ARGS])
     err = capsys.readouterr().err
     assert code == 1
-    assert err.startswith("error: ")
-    assert "part-000001.jsonl" in err
-    assert "folder" in err
+    assert err.startswith(f"error: {out}: the output folder holds 'part-000001.jsonl'")
     assert len(err.splitlines()) == 1
-    assert (out / "part-000001.jsonl").is_dir()
+    assert (out / "part-000001.jsonl" / "mine.txt").read_text() == "mine"
+    assert [p.name for p in tmp_path.iterdir()] == ["parts"]
 
 
 def test_an_unreachable_folder_is_refused_before_any_cluster_starts(
@@ -337,3 +339,145 @@ def test_an_unreachable_folder_is_refused_before_any_cluster_starts(
     assert err.startswith(f"error: {taken}: cannot use it as the output folder")
     assert len(err.splitlines()) == 1
     assert taken.read_text() == "mine"
+
+
+# --- Ctrl-C, failures midway, unreachable schedulers: the real CLI in a process ----------
+
+
+def snapshot(folder: Path) -> dict[str, Any]:
+    """Everything a run could change: the names, bytes and modes of the folder and its files."""
+    return {
+        "mode": folder.stat().st_mode,
+        "files": {p.name: (p.read_bytes(), p.stat().st_mode) for p in folder.iterdir()},
+    }
+
+
+def earlier_output(tmp_path: Path) -> Path:
+    # An earlier, complete run in another format: anything of the new run would show.
+    out = tmp_path / "parts"
+    args = ["-n", str(BLOCK_SIZE + 1), "-f", "csv", "--dask", "synchronous", *ARGS]
+    assert main(["generate", "-o", str(out), *args]) == 0
+    return out
+
+
+def start(*args: str, **popen: Any) -> subprocess.Popen[str]:
+    # A session of its own, so that Ctrl-C can go to the whole group, as a terminal sends it.
+    return subprocess.Popen(
+        [*CLI, "generate", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **popen,
+    )
+
+
+@pytest.mark.parametrize("scheduler", ["local", "synchronous"])
+def test_ctrl_c_mid_run_leaves_the_earlier_output_and_no_process_behind(
+    tmp_path: Path, scheduler: str
+) -> None:
+    out = earlier_output(tmp_path)
+    before = snapshot(out)
+    workers = ["--workers", "2"] if scheduler == "local" else []
+    run = start("-o", str(out), "-n", str(100 * BLOCK_SIZE), "--dask", scheduler, *workers, *ARGS)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".parts.*.tmp/part-*")):
+        assert run.poll() is None, run.communicate()
+        assert time.monotonic() < deadline, "no part was written in 60 s"
+        time.sleep(0.01)
+    processes = psutil.Process(run.pid).children(recursive=True)
+    if scheduler == "local":
+        assert len(processes) >= 2  # the workers (and multiprocessing's resource tracker)
+    os.killpg(run.pid, signal.SIGINT)  # Ctrl-C in a terminal: every process of the group
+    stdout, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130
+    assert stderr == "error: interrupted; no file was changed\n"
+    assert stdout == ""
+    assert snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["parts"]
+    _, alive = psutil.wait_procs(processes, timeout=10)
+    assert [p for p in alive if p.status() != psutil.STATUS_ZOMBIE] == []
+
+
+def small_files() -> None:
+    # Writes past 1 MB fail with EFBIG ("File too large"), in the CLI and its workers.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2**20, 2**20))
+
+
+@pytest.mark.parametrize("scheduler", ["local", "synchronous"])
+def test_a_part_that_cannot_be_written_leaves_the_earlier_output(
+    tmp_path: Path, scheduler: str
+) -> None:
+    out = earlier_output(tmp_path)
+    before = snapshot(out)
+    # A whole block's part is about 3 MB, the short last one a few kB: the run fails
+    # on its full parts, whichever finishes first.
+    run = start(
+        "-o",
+        str(out),
+        "-n",
+        str(2 * BLOCK_SIZE + 3),
+        "--dask",
+        scheduler,
+        *ARGS,
+        preexec_fn=small_files,
+    )
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 1
+    assert len(stderr.splitlines()) == 1, stderr
+    assert stderr.startswith(f"error: {out}{os.sep}part-00000")
+    assert stderr.endswith(": cannot write: File too large\n")
+    assert snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["parts"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port  # closed again: nothing listens on it
+
+
+def test_an_unreachable_scheduler_is_one_line_at_once(tmp_path: Path) -> None:
+    address = f"tcp://127.0.0.1:{free_port()}"
+    began = time.monotonic()
+    run = start("-o", str(tmp_path / "p"), "-n", "5", "--dask", address, *ARGS)
+    _, stderr = run.communicate(timeout=60)
+    took = time.monotonic() - began
+    assert run.returncode == 1
+    assert stderr == (
+        f"error: no Dask scheduler answers at {address} (connection refused); start one "
+        "with `dask scheduler` or use --dask local\n"
+    )
+    assert not (tmp_path / "p").exists()
+    assert list(tmp_path.iterdir()) == []
+    assert took < 8  # it waited 10 s and more before
+
+
+def test_a_port_that_is_no_scheduler_is_one_line_in_seconds(tmp_path: Path) -> None:
+    # A web server where the scheduler should be: its answer is no Dask handshake.
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+
+        def answer() -> None:
+            while True:
+                try:
+                    peer, _ = server.accept()
+                except OSError:
+                    return  # closed at the end of the test
+                with peer:
+                    peer.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+        threading.Thread(target=answer, daemon=True).start()
+        began = time.monotonic()
+        run = start("-o", str(tmp_path / "p"), "-n", "5", "--dask", address, *ARGS)
+        _, stderr = run.communicate(timeout=60)
+        took = time.monotonic() - began
+    assert run.returncode == 1
+    assert stderr.startswith(f"error: no Dask scheduler answers at {address} (the port ")
+    assert stderr.endswith("; start one with `dask scheduler` or use --dask local\n")
+    assert len(stderr.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+    assert took < 8

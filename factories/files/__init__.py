@@ -29,7 +29,7 @@ and the field.
 
 from __future__ import annotations
 
-from .atomic import write_atomic
+from .atomic import replacing_folder, write_atomic
 from .formats import FORMATS, Format, format_for, format_named
 from .reading import check, iter_load, load
 from .writing import framed, save, write_blocks
@@ -43,6 +43,7 @@ __all__ = [
     "framed",
     "iter_load",
     "load",
+    "replacing_folder",
     "save",
     "write_atomic",
     "write_blocks",

@@ -2,25 +2,28 @@
 
 The bytes go to a temporary file in the same folder, which is flushed, synced and
 renamed over the target; a failure, the records' own exception or Ctrl-C removes the
-temporary file and leaves the target as it was.
+temporary file and leaves the target as it was. A folder of files
+(:func:`replacing_folder`) is filled beside its target and swapped in the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
+import shutil
 import signal
 import stat
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from ..errors import DataFileError
 from ._io import StrPath, io_error, path_name
 
-__all__ = ["write_atomic"]
+__all__ = ["replacing_folder", "write_atomic"]
 
 #: Files under these are written in place, never replaced.
 _SPECIAL_FOLDERS = ("/dev/", "/proc/")
@@ -219,12 +222,14 @@ def _hold_interrupts() -> tuple[Any, list[int]] | None:
     return previous, caught
 
 
-def _release_interrupts(held: tuple[Any, list[int]] | None) -> None:
-    """Put the SIGINT handler back and act on a Ctrl-C that came meanwhile."""
+def _release_interrupts(held: tuple[Any, list[int]] | None, *, act: bool = True) -> None:
+    """Put the SIGINT handler back and act on a Ctrl-C that came meanwhile, if asked."""
     if held is None:
         return
     previous, caught = held
     signal.signal(signal.SIGINT, previous)
+    if not act:
+        return
     if caught and callable(previous):
         previous(signal.SIGINT, None)  # the default handler raises KeyboardInterrupt
     elif caught and previous == signal.SIG_DFL:
@@ -239,3 +244,98 @@ def _sync_folder(folder: str) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+
+
+@contextlib.contextmanager
+def replacing_folder(path: StrPath) -> Iterator[str]:
+    """Yield a new, empty folder beside ``path`` that takes its place when the block ends.
+
+    The folder is made in ``path``'s parent (the same file system, so renames are
+    atomic). When the block ends normally, it gets the permission bits of the folder
+    it replaces (a new one: ``0o777`` less the umask), the old folder is renamed
+    aside, the new one renamed to ``path``, and only then is the old one removed;
+    Ctrl-C is held back meanwhile. When the block raises (Ctrl-C included), the new
+    folder and everything in it are removed and ``path`` is as it was. A symbolic
+    link is followed: its target is replaced. Missing parent folders are created.
+
+    Args:
+        path: The folder to fill.
+
+    Yields:
+        The temporary folder's path.
+
+    Raises:
+        DataFileError: The parent cannot hold a new folder, or the swap fails.
+    """
+    name = path_name(path)
+    target = os.path.realpath(name) if os.path.islink(name) else os.path.abspath(name)
+    parent = os.path.dirname(target)
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as exc:
+        raise io_error(name, f"create the folder {parent!r}", exc) from None
+    # As for a file: Ctrl-C cannot come between the folder's creation and the block
+    # that removes it.
+    held = _hold_interrupts()
+    try:
+        temporary = tempfile.mkdtemp(
+            dir=parent, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
+        )
+    except BaseException as exc:
+        _release_interrupts(held)
+        if isinstance(exc, OSError):
+            raise io_error(name, f"create a folder in {parent!r}", exc) from None
+        raise
+    try:
+        _release_interrupts(held)  # a Ctrl-C held back arrives here
+        yield temporary
+        _swap_folder(temporary, target, name)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+
+
+def _swap_folder(new: str, target: str, name: str) -> None:
+    """Put the filled folder ``new`` in the place of ``target``, keeping the old one until then."""
+    try:
+        before: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        before = None
+    except OSError as exc:
+        raise io_error(name, "replace the folder", exc) from None
+    parent = os.path.dirname(target)
+    old = os.path.join(parent, f".{os.path.basename(target)}.{secrets.token_hex(4)}.old")
+    swapped = False
+    held = _hold_interrupts()
+    try:
+        try:
+            os.chmod(new, stat.S_IMODE(before.st_mode) if before else 0o777 & ~_umask())
+            _sync_folder(new)
+            if before is None:
+                os.rename(new, target)
+            else:
+                # No portable rename swaps two folders: move the old one aside first,
+                # and back if the new one cannot take its place.
+                os.rename(target, old)
+                try:
+                    os.rename(new, target)
+                except OSError:
+                    os.rename(old, target)
+                    raise
+        except OSError as exc:
+            raise io_error(name, "replace the folder", exc) from None
+        swapped = True
+        try:
+            _sync_folder(parent)
+            if before is not None:
+                shutil.rmtree(old)
+        except OSError as exc:
+            raise DataFileError(
+                f"the new folder is in place, but the old one, moved to {old!r}, cannot "
+                f"be removed: {exc.strerror or exc}; remove it by hand",
+                path=name,
+            ) from None
+    finally:
+        # Once the new folder is in place a Ctrl-C comes too late to undo it; acting on
+        # it would report that nothing changed.
+        _release_interrupts(held, act=not swapped)
