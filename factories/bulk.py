@@ -312,7 +312,7 @@ def encoded_blocks(
             pending.append((size, pool.submit(_encode_block, job, number, size, encode)))
 
         try:
-            with _interrupts_held():
+            with interrupts_held():
                 # The first submissions start the workers: they begin with Ctrl-C held.
                 for number in itertools.islice(numbers, 2 * workers - 1):
                     submit(number)
@@ -364,11 +364,12 @@ def _ignore_interrupts() -> None:
 
 
 @contextmanager
-def _interrupts_held() -> Iterator[None]:
+def interrupts_held() -> Iterator[None]:
     """Hold Ctrl-C back while workers start; it arrives when the block ends.
 
     A worker inherits the held signal until :func:`_ignore_interrupts` runs, so a
-    Ctrl-C in the middle of starting one cannot kill it.
+    Ctrl-C in the middle of starting one cannot kill it. Threads started meanwhile (a
+    Dask cluster's event loop) inherit it too: only this process acts on Ctrl-C.
     """
     if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not on Windows
         yield

@@ -204,24 +204,6 @@ def _check_reachable(address: str, timeout: float) -> None:
 Run = Callable[[list[Any]], list[Any]]
 
 
-@contextmanager
-def _interrupts_blocked() -> Iterator[None]:
-    """Block Ctrl-C in this thread, and in the threads and processes started meanwhile.
-
-    A cluster's event loop thread and the worker processes it spawns inherit the
-    blocked signal: Ctrl-C in a terminal reaches the whole process group, and only
-    this process should act on it (it closes the cluster, which stops the workers).
-    """
-    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not on Windows
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
 def dask_setup(worker: Any) -> None:
     """Make a worker process of ``--dask local`` ignore Ctrl-C (a Dask preload hook)."""
     if threading.current_thread() is threading.main_thread():
@@ -243,7 +225,7 @@ def _scheduler(scheduler: str, workers: int, timeout: float) -> Iterator[Run]:
     dist: Any = imported
     if scheduler == "local":
         check_workers(workers)
-        with _interrupts_blocked():
+        with bulk.interrupts_held():
             cluster = dist.LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,

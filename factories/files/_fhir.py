@@ -20,7 +20,7 @@ import codecs
 import re
 import uuid
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
 import orjson
@@ -118,30 +118,48 @@ def begin(fields: Sequence[str]) -> bytes:
     return _BUNDLE_HEAD
 
 
-def encode(records: Sequence[Mapping[str, str]], first: bool) -> bytes:
-    """Encode a block as Bundle entries, one per line (``"entry":[`` before the first)."""
-    if not records:
-        return b""
-    lines = [
-        orjson.dumps({"fullUrl": url, "resource": resource})
-        for record in records
-        for url, resource in resources(record, bundle=True)
-    ]
-    # FHIR forbids an empty array, so "entry" opens with the first record, not in begin.
-    return (b',"entry":[\n' if first else b",\n") + b",\n".join(lines)
+Resources = Callable[..., list[tuple[str, dict[str, Any]]]]
+Encode = Callable[[Sequence[Mapping[str, Any]], bool], bytes]
+
+
+def bundle_encoder(resources: Resources) -> Encode:
+    """The Bundle's block encoder for a kind whose records become ``resources(record)``."""
+
+    def encode(records: Sequence[Mapping[str, Any]], first: bool) -> bytes:
+        """Encode a block as Bundle entries, one per line (``"entry":[`` before the first)."""
+        if not records:
+            return b""
+        lines = [
+            orjson.dumps({"fullUrl": url, "resource": resource})
+            for record in records
+            for url, resource in resources(record, bundle=True)
+        ]
+        # FHIR forbids an empty array, so "entry" opens with the first record, not in begin.
+        return (b',"entry":[\n' if first else b",\n") + b",\n".join(lines)
+
+    return encode
+
+
+def ndjson_encoder(resources: Resources) -> Encode:
+    """The NDJSON block encoder for a kind whose records become ``resources(record)``."""
+
+    def encode_ndjson(records: Sequence[Mapping[str, Any]], first: bool) -> bytes:
+        """Encode a block as FHIR NDJSON, a resource a line, each record's in order."""
+        return b"".join(
+            orjson.dumps(resource) + b"\n"
+            for record in records
+            for _, resource in resources(record, bundle=False)
+        )
+
+    return encode_ndjson
 
 
 def end(any_records: bool) -> bytes:
     return b"\n]}\n" if any_records else b"}\n"
 
 
-def encode_ndjson(records: Sequence[Mapping[str, str]], first: bool) -> bytes:
-    """Encode a block as FHIR NDJSON: the Patient, then its Coverage, a line each."""
-    return b"".join(
-        orjson.dumps(resource) + b"\n"
-        for record in records
-        for _, resource in resources(record, bundle=False)
-    )
+encode = bundle_encoder(resources)
+encode_ndjson = ndjson_encoder(resources)
 
 
 class _Bad(Exception):

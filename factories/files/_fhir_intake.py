@@ -34,7 +34,6 @@ import orjson
 from ..errors import DataFileError, excerpt
 from ..tables import APPOINTMENT_MINUTES, LANGUAGE_CODES
 from ._fhir import (
-    _BUNDLE_HEAD,
     CLASS_SYSTEM,
     EXTENSION_BASE,
     NAMESPACE,
@@ -46,7 +45,11 @@ from ._fhir import (
     _lines,
     _list,
     _text,
+    begin,
+    bundle_encoder,
+    end,
     entries,
+    ndjson_encoder,
     payload,
 )
 from ._io import NO_LINES, Records
@@ -270,33 +273,9 @@ def resources(record: Mapping[str, Any], *, bundle: bool) -> list[tuple[str, dic
     ]
 
 
-def begin(fields: Sequence[str]) -> bytes:
-    return _BUNDLE_HEAD
-
-
-def encode(records: Sequence[Mapping[str, Any]], first: bool) -> bytes:
-    """Encode a block as Bundle entries, one per line (``"entry":[`` before the first)."""
-    if not records:
-        return b""
-    lines = [
-        orjson.dumps({"fullUrl": url, "resource": resource})
-        for record in records
-        for url, resource in resources(record, bundle=True)
-    ]
-    return (b',"entry":[\n' if first else b",\n") + b",\n".join(lines)
-
-
-def end(any_records: bool) -> bytes:
-    return b"\n]}\n" if any_records else b"}\n"
-
-
-def encode_ndjson(records: Sequence[Mapping[str, Any]], first: bool) -> bytes:
-    """Encode a block as FHIR NDJSON: the Patient, its Coverage, its Appointment, a line each."""
-    return b"".join(
-        orjson.dumps(resource) + b"\n"
-        for record in records
-        for _, resource in resources(record, bundle=False)
-    )
+# The Bundle opens and closes as a payload Bundle does (begin, end from _fhir).
+encode = bundle_encoder(resources)
+encode_ndjson = ndjson_encoder(resources)
 
 
 # --- reading ------------------------------------------------------------------------------
