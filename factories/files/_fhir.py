@@ -17,6 +17,7 @@ reading our files back gives the 13 payload fields exactly.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import re
 import uuid
 from collections import deque
@@ -119,47 +120,52 @@ def begin(fields: Sequence[str]) -> bytes:
 
 
 Resources = Callable[..., list[tuple[str, dict[str, Any]]]]
-Encode = Callable[[Sequence[Mapping[str, Any]], bool], bytes]
 
 
-def bundle_encoder(resources: Resources) -> Encode:
-    """The Bundle's block encoder for a kind whose records become ``resources(record)``."""
+@dataclasses.dataclass(frozen=True)
+class BundleEncoder:
+    """The Bundle's block encoder for a kind whose records become ``resources(record)``.
 
-    def encode(records: Sequence[Mapping[str, Any]], first: bool) -> bytes:
+    A frozen dataclass rather than a closure: a format's encoder must pickle (and
+    compare equal afterwards) to run in a worker process.
+    """
+
+    resources: Resources
+
+    def __call__(self, records: Sequence[Mapping[str, Any]], first: bool) -> bytes:
         """Encode a block as Bundle entries, one per line (``"entry":[`` before the first)."""
         if not records:
             return b""
         lines = [
             orjson.dumps({"fullUrl": url, "resource": resource})
             for record in records
-            for url, resource in resources(record, bundle=True)
+            for url, resource in self.resources(record, bundle=True)
         ]
         # FHIR forbids an empty array, so "entry" opens with the first record, not in begin.
         return (b',"entry":[\n' if first else b",\n") + b",\n".join(lines)
 
-    return encode
 
-
-def ndjson_encoder(resources: Resources) -> Encode:
+@dataclasses.dataclass(frozen=True)
+class NdjsonEncoder:
     """The NDJSON block encoder for a kind whose records become ``resources(record)``."""
 
-    def encode_ndjson(records: Sequence[Mapping[str, Any]], first: bool) -> bytes:
+    resources: Resources
+
+    def __call__(self, records: Sequence[Mapping[str, Any]], first: bool) -> bytes:
         """Encode a block as FHIR NDJSON, a resource a line, each record's in order."""
         return b"".join(
             orjson.dumps(resource) + b"\n"
             for record in records
-            for _, resource in resources(record, bundle=False)
+            for _, resource in self.resources(record, bundle=False)
         )
-
-    return encode_ndjson
 
 
 def end(any_records: bool) -> bytes:
     return b"\n]}\n" if any_records else b"}\n"
 
 
-encode = bundle_encoder(resources)
-encode_ndjson = ndjson_encoder(resources)
+encode = BundleEncoder(resources)
+encode_ndjson = NdjsonEncoder(resources)
 
 
 class _Bad(Exception):

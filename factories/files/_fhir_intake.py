@@ -39,6 +39,8 @@ from ._fhir import (
     NAMESPACE,
     PATIENT_EXTENSIONS,
     RELATIONSHIP_SYSTEM,
+    BundleEncoder,
+    NdjsonEncoder,
     _Bad,
     _dict,
     _get,
@@ -46,10 +48,8 @@ from ._fhir import (
     _list,
     _text,
     begin,
-    bundle_encoder,
     end,
     entries,
-    ndjson_encoder,
     payload,
 )
 from ._io import NO_LINES, Records
@@ -274,8 +274,8 @@ def resources(record: Mapping[str, Any], *, bundle: bool) -> list[tuple[str, dic
 
 
 # The Bundle opens and closes as a payload Bundle does (begin, end from _fhir).
-encode = bundle_encoder(resources)
-encode_ndjson = ndjson_encoder(resources)
+encode = BundleEncoder(resources)
+encode_ndjson = NdjsonEncoder(resources)
 
 
 # --- reading ------------------------------------------------------------------------------
