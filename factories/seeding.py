@@ -132,6 +132,7 @@ def seeded(value: int) -> Iterator[None]:
     global _seed, _tag, _emails, _locations, _borrowed
     saved = (_seed, _tag, _emails, _locations, _borrowed, RANDOM.getstate())
     restores = [save() for _, save in _participants]
+    known = len(_participants)
     seed(value)
     try:
         yield
@@ -140,6 +141,10 @@ def seeded(value: int) -> Iterator[None]:
         RANDOM.setstate(state)
         for restore in restores:
             restore()
+        # A factory first imported inside the block (they load lazily) registered its
+        # stream at this block's seed; outside it starts, unused, from the outer seed.
+        for reset, _ in _participants[known:]:
+            reset()
 
 
 def on_seed(reset: Callable[[], None], save: Callable[[], Callable[[], None]]) -> None:

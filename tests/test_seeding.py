@@ -302,3 +302,43 @@ def test_unseeded_processes_give_different_emails() -> None:
     first, second = (set(out.split()) for out in outputs)
     assert len(first) == len(second) == 3
     assert not first & second
+
+
+# The factories load on first use; their data must not depend on when that is.
+_LOAD_ORDER = textwrap.dedent(
+    """
+    import json, sys
+    import bookslot_factories as bf
+    from bookslot_factories import seeding
+
+    if sys.argv[1] == "eager":
+        bf.PatientIntakeFactory, bf.InsuranceFactory, bf.BookslotPayloadFactory
+    bf.seed(11)
+    with seeding.seeded(5):
+        inner = bf.PatientIntakeFactory.build(as_of="2026-06-15")
+    after = bf.PatientIntakeFactory.build(as_of="2026-06-15")
+    ins = bf.InsuranceFactory.build(as_of="2026-06-15")
+    print(json.dumps([repr(inner), repr(after), repr(ins)]))
+    """
+)
+
+
+def test_factories_loaded_late_give_the_same_data_as_loaded_early() -> None:
+    def run(order: str) -> Any:
+        out = subprocess.run(
+            [sys.executable, "-c", _LOAD_ORDER, order], capture_output=True, text=True, check=True
+        )
+        return json.loads(out.stdout)
+
+    eager, late = run("eager"), run("late")
+    assert late == eager
+    assert eager[0] != eager[1]  # the block's record is of its own seed
+
+
+def test_the_bulk_engine_and_the_cli_do_not_load_factory_boy() -> None:
+    code = (
+        "import sys, bookslot_factories.bulk, bookslot_factories.cli, bookslot_factories.files; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'factory', 'sqlalchemy'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
