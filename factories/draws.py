@@ -151,12 +151,18 @@ def emails(
     domains: Sequence[str],
 ) -> list[str]:
     """The ``email`` column: numbers ``start``, ``start + 1``, ... of the stream ``tag``."""
-    return [
-        email(f, s, tag, n, d)
-        for n, f, s, d in zip(
-            range(start, start + len(first_names)), first_names, last_names, domains, strict=True
-        )
-    ]
+    numbers = range(start, start + len(first_names))
+    columns = zip(numbers, first_names, last_names, domains, strict=True)
+    firsts = {name: tables.email_slug(name) for name in set(first_names)}
+    lasts = {name: tables.email_slug(name) for name in set(last_names)}
+    longest_suffix = len(f".{tag}.{numbers[-1]}") if numbers else 0
+    longest = max(map(len, firsts.values()), default=0) + max(map(len, lasts.values()), default=0)
+    if longest + 1 + longest_suffix > tables.MAX_LOCAL_PART:
+        return [email(f, s, tag, n, d) for n, f, s, d in columns]
+    # No name of the block needs shortening: the same text as email(), without its
+    # per-record slug calls and length check (a third of the column's time).
+    middle = f".{tag}."
+    return [f"{firsts[f]}.{lasts[s]}{middle}{n}@{d}" for n, f, s, d in columns]
 
 
 def phone(zip_code: str, rng: random.Random) -> str:
