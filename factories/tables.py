@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from functools import cache, cached_property, lru_cache
 from itertools import accumulate
 
-from . import locations
+from . import locations, vector
 from .config import Config
 from .errors import VariantError, excerpt
 
@@ -97,12 +97,13 @@ class Choice:
     True
     """
 
-    __slots__ = ("cum_weights", "total", "values")
+    __slots__ = ("_column", "cum_weights", "total", "values")
 
     def __init__(self, values: Sequence[str], weights: Sequence[float] | None = None) -> None:
         self.values = tuple(values)
         self.cum_weights = tuple(accumulate(weights)) if weights is not None else None
         self.total = self.cum_weights[-1] if self.cum_weights else float(len(self.values))
+        self._column = vector.Table(self.values, self.cum_weights)
 
     def one(self, rng: random.Random) -> str:
         """Draw one value (as ``rng.choices(...)[0]`` does, without its overhead)."""
@@ -113,8 +114,8 @@ class Choice:
         return self.values[bisect.bisect(self.cum_weights, x, 0, len(self.values) - 1)]
 
     def many(self, rng: random.Random, k: int) -> list[str]:
-        """Draw ``k`` values independently."""
-        return rng.choices(self.values, cum_weights=self.cum_weights, k=k)
+        """Draw ``k`` values independently: ``rng.choices(values, k=k)``'s values."""
+        return self._column.choices(rng, k)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -181,7 +182,7 @@ class IdFormat:
         """Draw ``k`` ids (the same values as ``k`` draws from a table of every id)."""
         table = _id_table(self)
         if table is not None:
-            return rng.choices(table, k=k)
+            return table.many(rng, k)
         template = f"{self.prefix.replace('%', '%%')}%0{self.width}d"
         return [template % n for n in rng.choices(range(10**self.width), k=k)]
 
@@ -191,11 +192,11 @@ _MAX_ID_TABLE = 100_000
 
 
 @lru_cache(maxsize=4)
-def _id_table(fmt: IdFormat) -> tuple[str, ...] | None:
+def _id_table(fmt: IdFormat) -> Choice | None:
     if 10**fmt.width > _MAX_ID_TABLE:
         return None
     template = f"{fmt.prefix.replace('%', '%%')}%0{fmt.width}d"
-    return tuple(template % n for n in range(10**fmt.width))
+    return Choice([template % n for n in range(10**fmt.width)])
 
 
 class Tables:
@@ -296,7 +297,11 @@ class BirthDates:
 
     def many(self, rng: random.Random, k: int) -> list[str]:
         """Draw ``k`` dates (from the table, built on first use)."""
-        return rng.choices(self.table, k=k)
+        return self._choice.many(rng, k)
+
+    @cached_property
+    def _choice(self) -> Choice:
+        return Choice(self.table)
 
 
 @lru_cache(maxsize=32)
