@@ -177,7 +177,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         type=_arg(parse_workers),
         default=1,
-        help="worker processes, or 'auto' (default 1)",
+        help="processes that generate, this one included, or 'auto' (default 1)",
     )
     _add_kind(generate, "payload")
     _add_db(generate, write=True)
@@ -380,6 +380,7 @@ def _generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         files.save(_records(args, seed, cfg, count), args.output, format=fmt.name, kind=args.kind)
         return 0
     job = bulk.Job.make(seed, as_of=args.as_of, cfg=cfg, **chosen)
+    bulk.keep_block_buffers()
     progress = _Progress(count, sys.stderr) if _show_progress(count) else None
     blocks = bulk.encoded_blocks(
         job,

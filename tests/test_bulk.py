@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
@@ -234,3 +236,33 @@ def test_ages_are_uniform_over_the_bands_days() -> None:
     expected = {"02": 28.25 / 365.25, "04": 30 / 365.25, "01": 31 / 365.25}
     for month, share in expected.items():
         assert abs(months[month] / len(records) - share) < 0.006, month
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc settings")
+def test_kept_block_buffers_are_reused_without_page_faults() -> None:
+    # A block's bytes are megabytes, three copies alive at once while it is encoded:
+    # by default glibc gives the freed heap top back to the kernel and the next block
+    # faults fresh pages in again. Counted in a fresh process each way.
+    probe = (
+        "import resource, sys\n"
+        "from bookslot_factories import bulk\n"
+        "if sys.argv[1] == 'keep': bulk.keep_block_buffers()\n"
+        "def faults(): return resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "def block():\n"
+        "    a = b'x' * 3_400_000; b = a.replace(b'x', b'y'); c = b + b'z'\n"
+        "block()\n"
+        "start = faults()\n"
+        "for _ in range(20): block()\n"
+        "print(faults() - start)\n"
+    )
+    faults = {
+        mode: int(
+            subprocess.run(
+                [sys.executable, "-c", probe, mode], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for mode in ("keep", "default")
+    }
+    pages = 3_400_000 // 4096
+    assert faults["default"] > 10 * pages, faults  # fresh pages for every block
+    assert faults["keep"] < pages, faults
