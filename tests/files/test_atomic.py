@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from bookslot_factories import DataFileError
-from bookslot_factories.files import save, write_atomic
+from bookslot_factories.files import replacing_folder, save, write_atomic
 from bookslot_factories.model import BLOCK_SIZE
 from oracles import FORMAT_NAMES, GOOD, SUFFIX, leftovers, make_records
 
@@ -218,3 +218,57 @@ def test_dash_writes_to_stdout(capsysbinary: pytest.CaptureFixture[bytes], tmp_p
     out = capsysbinary.readouterr().out
     save(records, tmp_path / "same.jsonl")
     assert out == (tmp_path / "same.jsonl").read_bytes()
+
+
+# --- a folder replaced whole (the parts of generate --dask) -----------------------------
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_filled_folder_replaces_the_old_one_whole(tmp_path: Path) -> None:
+    target = tmp_path / "parts"
+    target.mkdir(mode=0o750)
+    (target / "old-only.jsonl").write_bytes(b"old\n")
+    with replacing_folder(target) as new:
+        Path(new, "part-0.jsonl").write_bytes(b"new\n")
+        assert _tree(target) == {"old-only.jsonl": b"old\n"}  # nothing shows until the end
+    assert _tree(target) == {"part-0.jsonl": b"new\n"}
+    assert stat.S_IMODE(target.stat().st_mode) == 0o750
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["parts"]  # no .tmp, no .old
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), KeyboardInterrupt()])
+@pytest.mark.parametrize("existed", [True, False])
+def test_a_folder_whose_filling_fails_leaves_the_old_one(
+    tmp_path: Path, error: BaseException, existed: bool
+) -> None:
+    target = tmp_path / "parts"
+    if existed:
+        target.mkdir()
+        (target / "part-0.jsonl").write_bytes(b"old\n")
+
+    def fill_then_fail() -> None:
+        with replacing_folder(target) as new:
+            Path(new, "part-0.jsonl").write_bytes(b"half")
+            raise error
+
+    with pytest.raises(type(error)):
+        fill_then_fail()
+    if existed:
+        assert _tree(target) == {"part-0.jsonl": b"old\n"}
+    else:
+        assert not target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["parts"] if existed else [])
+
+
+def test_a_folder_in_a_missing_parent_is_made_and_a_file_in_the_way_is_named(
+    tmp_path: Path,
+) -> None:
+    with replacing_folder(tmp_path / "a" / "b" / "parts") as new:
+        Path(new, "x").write_bytes(b"1")
+    assert _tree(tmp_path / "a" / "b" / "parts") == {"x": b"1"}
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(DataFileError, match="file"), replacing_folder(tmp_path / "file" / "p"):
+        pass
