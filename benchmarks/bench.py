@@ -246,15 +246,24 @@ def main() -> None:
         print(f"\nbookslot-data generate --count {big:,} --output x.jsonl (whole process)")
         out1, out2 = folder / "w1.jsonl", folder / "w2.jsonl"
         args = ["generate", "--count", str(big), "--seed", "5", "--as-of", "2026-01-01"]
-        t1 = min(run_cli([*args, "--output", str(out1), "--workers", "1"])[0] for _ in range(2))
-        t2 = min(run_cli([*args, "--output", str(out2), "--workers", "2"])[0] for _ in range(2))
+        # On this VM, memory the guest has never touched costs ~1.5 s/GiB the first
+        # time (a host page fault each); a file's pages are such memory until some are
+        # freed. One untimed run, and each timed run into a removed file, measure what a
+        # machine that has been up a while does. Interleaved, so drift hits both alike.
+        run_cli([*args, "--output", str(out1)])
+        times: dict[Path, list[float]] = {out1: [], out2: []}
+        for _ in range(3):
+            for out, workers in ((out1, "1"), (out2, "2")):
+                out.unlink(missing_ok=True)
+                times[out].append(run_cli([*args, "--output", str(out), "--workers", workers])[0])
+        t1, t2 = min(times[out1]), min(times[out2])
         print(f"  {'--workers 1':<48} {big / t1:>12,.0f} records/s ({t1:.2f} s)")
         print(f"  {'--workers 2':<48} {big / t2:>12,.0f} records/s ({t2:.2f} s)")
         same = digest(out1) == digest(out2)
         print(f"  byte-identical with 1 and 2 workers: {same}")
         at_least("CLI 1 worker vs mimesis generation", (big / t1) / mim, 2)
         at_least("CLI 1 worker vs mimesis fastest form", (big / t1) / mim_fast, 2.5)
-        at_least("--workers 2 vs --workers 1", t1 / t2, 1.6)
+        at_least("--workers 2 vs --workers 1", t1 / t2, 1.7)
         record("byte-identical with 1 and 2 workers", str(same), "True", same)
 
         print("\nYAML, 100,000 distinct records")
