@@ -106,3 +106,17 @@ def test_the_cli_writes_the_same_bytes_without_numpy(tmp_path: Path, variants: l
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
     assert outputs[0].count(b"\n") == 20001
+
+
+def test_numpy_loads_only_for_a_column() -> None:
+    # A pytest run or `bookslot-data sample` builds single payloads: no numpy import.
+    code = (
+        "import sys, bookslot_factories\n"
+        "bookslot_factories.BookslotPayloadFactory.build(senior=True, dynamic_zip=True)\n"
+        "print('numpy' in sys.modules)\n"
+        "from bookslot_factories import bulk\n"
+        "bulk.block(1, 0, count=vector_min)\n"
+        "print('numpy' in sys.modules)\n"
+    ).replace("vector_min", str(vector.MIN_COLUMN))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
