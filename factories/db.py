@@ -288,8 +288,19 @@ def save_job(
     """
     from . import bulk
 
+    if workers == 1:  # no process to cross: the blocks as they are, without pickle
+        return _save_blocks(_reported(bulk.blocks(job, count), on_block), url, table, if_exists)
     encoded = bulk.encoded_blocks(job, count, _encode_block, workers=workers, on_block=on_block)
     return _save_blocks((pickle.loads(data) for data in encoded), url, table, if_exists)
+
+
+def _reported(
+    blocks: Iterator[list[dict[str, str]]], on_block: Callable[[int], None] | None
+) -> Iterator[list[dict[str, str]]]:
+    for block in blocks:
+        yield block
+        if on_block:  # the block is written when the next one is asked for
+            on_block(len(block))
 
 
 def _encode_block(records: Sequence[dict[str, str]], first: bool) -> bytes:

@@ -288,12 +288,18 @@ def test_installed_console_script(tmp_path: Path) -> None:
     assert "Traceback" not in bad.stderr
 
 
-def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "target",
+    [["-o", "p.jsonl"], ["--db", "sqlite:///p.db"], ["--db", "sqlite:///p.db", "--workers", "2"]],
+    ids=["file", "db", "db-2-workers"],
+)
+def test_progress_bar_on_a_terminal(tmp_path: Path, target: list[str]) -> None:
     controller, terminal = pty.openpty()
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "bookslot_factories", "generate", "-o", str(tmp_path / "p.jsonl"),
+            [sys.executable, "-m", "bookslot_factories", "generate", *target,
              "-n", "100000", "--seed", "1"],
+            cwd=tmp_path,
             stderr=terminal, stdout=subprocess.DEVNULL, check=False, timeout=120,
         )  # fmt: skip
         os.close(terminal)
