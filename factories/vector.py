@@ -61,7 +61,9 @@ class Table:
 
     def choices(self, rng: random.Random, k: int) -> list[str]:
         """Draw ``k`` values, advancing ``rng`` as ``rng.choices`` does."""
-        np = _numpy() if k >= MIN_COLUMN else None
+        # A subclass may draw its own way (its own random()): only Random's stream is
+        # numpy's.
+        np = _numpy() if k >= MIN_COLUMN and type(rng) is random.Random else None
         arrays = self._arrays
         if arrays is None and np is not None:
             arrays = self._build(np)
@@ -80,6 +82,9 @@ class Table:
         return result
 
     def _build(self, np: Any) -> tuple[Any, Any] | tuple[()]:
+        if not self.values:  # random.choices raises after one draw: let it
+            self._arrays = ()
+            return ()
         values = np.empty(len(self.values), dtype=object)
         values[:] = self.values
         cum_weights = None

@@ -120,3 +120,21 @@ def test_numpy_loads_only_for_a_column() -> None:
     ).replace("vector_min", str(vector.MIN_COLUMN))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
+
+
+class _Fixed(random.Random):
+    def random(self) -> float:
+        return 0.5
+
+
+def test_a_random_subclass_draws_its_own_way_and_an_empty_table_raises_as_choices_does() -> None:
+    table = vector.Table(NAMES.values, NAMES.cum_weights)
+    assert table.choices(_Fixed(1), 1000) == _Fixed(1).choices(
+        NAMES.values, cum_weights=NAMES.cum_weights, k=1000
+    )
+    empty, ours, theirs = vector.Table((), None), random.Random(2), random.Random(2)
+    with pytest.raises(IndexError):
+        empty.choices(ours, 1000)
+    with pytest.raises(IndexError):
+        theirs.choices((), k=1000)
+    assert ours.getstate() == theirs.getstate()
