@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 import orjson
 import pytest
@@ -266,3 +268,18 @@ def test_kept_block_buffers_are_reused_without_page_faults() -> None:
     pages = 3_400_000 // 4096
     assert faults["default"] > 10 * pages, faults  # fresh pages for every block
     assert faults["keep"] < pages, faults
+
+
+def test_worker_blocks_cross_in_files_that_are_gone_after_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    job = bulk.Job.make(6, as_of=date(2026, 11, 29))
+    expected = b"".join(bulk.encoded_blocks(job, 60_000, _jsonl))
+    assert b"".join(bulk.encoded_blocks(job, 60_000, _jsonl, workers=2)) == expected
+    assert list(tmp_path.iterdir()) == []
+    stopped = bulk.encoded_blocks(job, 200_000, _jsonl, workers=2)
+    assert next(stopped) == expected[: len(next(bulk.encoded_blocks(job, 10_000, _jsonl)))]
+    assert [p.name.startswith(".bookslot-blocks-") for p in tmp_path.iterdir()] == [True]
+    stopped.close()  # a consumer that stops early: the workers' blocks go too
+    assert list(tmp_path.iterdir()) == []

@@ -1157,7 +1157,8 @@ def _interrupt(tmp_path: Path, workers: int, after_bytes: int) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=cli_env(),
+        # Its temporary folder of worker blocks goes here too, so leftovers() sees it.
+        env={**cli_env(), "TMPDIR": str(tmp_path)},
         start_new_session=True,  # its own process group, as in a terminal
     )
     try:
