@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import config, draws, seeding
 from .config import Config
-from .errors import VariantError, excerpt
+from .errors import DataFileError, VariantError, excerpt
 from .model import BLOCK_SIZE
 from .variants import (
     MAX_COUNT,
@@ -313,11 +313,24 @@ def encoded_blocks(
     # The other workers hand their blocks over in files, not through the pool's pipe:
     # this process reads a pipe 64 KB at a time, each read waiting for the GIL while
     # it makes a block of its own (3.4 MB took 220 ms to cross, 6 ms when idle).
-    folder = tempfile.mkdtemp(prefix=".bookslot-blocks-", suffix=".tmp")
+    try:
+        folder = tempfile.mkdtemp(prefix=".bookslot-blocks-", suffix=".tmp")
+    except OSError as exc:
+        raise _handover_error(tempfile.gettempdir(), exc) from None
     try:
         yield from _shared_blocks(job, count, encode, workers, total_blocks, folder, on_block)
+    except OSError as exc:  # the temporary folder is full or gone: not a bug of ours
+        raise _handover_error(folder, exc) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _handover_error(folder: str, exc: OSError) -> DataFileError:
+    return DataFileError(
+        f"cannot hand the workers' blocks over in this temporary folder: "
+        f"{exc.strerror or exc}; set TMPDIR to a folder with room",
+        path=folder,
+    )
 
 
 def _shared_blocks(

@@ -1540,3 +1540,26 @@ def test_iter_load_of_a_million_records_keeps_memory_flat(tmp_path: Path) -> Non
         peaks[count] = peak
         path.unlink()
     assert peaks[1_000_000] <= 1.25 * peaks[10_000], peaks
+
+
+def test_a_full_temporary_folder_for_worker_blocks_is_one_error(tmp_path: Path) -> None:
+    # The other workers hand their blocks over in TMPDIR: when it fills up, the run
+    # stops with one line naming it, and leaves the old file and no block behind.
+    if not private_mounts():
+        pytest.skip("mounting a small tmpfs needs CAP_SYS_ADMIN (CI has it)")
+    path, old = _old_file(tmp_path)
+    mount, err = tmp_path / "mnt", tmp_path / "err.txt"
+    mount.mkdir()
+    script = (
+        'set -e; mount -t tmpfs -o size=2m tmpfs "$1"\n'
+        'TMPDIR="$1" "$PYTHON" -m bookslot_factories generate -o "$2" -n 100000 --seed 5 '
+        '--workers 2 2>"$3" && exit 99\n'
+        'ls -A "$1"\n'
+    )
+    done = in_private_mount(script, str(mount), str(path), str(err))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == []  # no block left in the temporary folder
+    assert_one_error_line(err.read_text(), "cannot hand the workers' blocks over")
+    assert "No space left on device; set TMPDIR" in err.read_text()
+    assert path.read_bytes() == old
+    assert leftovers(tmp_path) == []
