@@ -319,10 +319,14 @@ def encoded_blocks(
         raise _handover_error(tempfile.gettempdir(), exc) from None
     try:
         yield from _shared_blocks(job, count, encode, workers, total_blocks, folder, on_block)
-    except OSError as exc:  # the temporary folder is full or gone: not a bug of ours
-        raise _handover_error(folder, exc) from None
+    except _HandoverFailed as failed:  # the temporary folder is full or gone
+        raise _handover_error(folder, failed.args[0]) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+class _HandoverFailed(Exception):
+    """A block file could not be written or read: only the OSError, which pickles."""
 
 
 def _handover_error(folder: str, exc: OSError) -> DataFileError:
@@ -387,16 +391,23 @@ def _encode_block_to(
     encode: Callable[[Sequence[dict[str, str]], bool], bytes],
 ) -> str:
     """Encode block ``number`` into a file of ``folder`` (in a worker) and return its path."""
+    data = _encode_block(job, number, count, encode)  # its errors are its own
     path = os.path.join(folder, f"{number}.block")
-    with open(path, "wb") as part:
-        part.write(_encode_block(job, number, count, encode))
+    try:
+        with open(path, "wb") as part:
+            part.write(data)
+    except OSError as exc:
+        raise _HandoverFailed(exc) from None
     return path
 
 
 def _taken(path: str) -> bytes:
-    with open(path, "rb") as part:
-        data = part.read()
-    os.remove(path)
+    try:
+        with open(path, "rb") as part:
+            data = part.read()
+        os.remove(path)
+    except OSError as exc:
+        raise _HandoverFailed(exc) from None
     return data
 
 
