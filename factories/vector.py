@@ -4,7 +4,7 @@
 and turn two 32-bit outputs into a float the same way, so a ``RandomState`` holding
 a ``Random``'s state yields exactly the floats ``Random.random()`` would. numpy
 freezes ``RandomState``'s stream (NEP 19), so the values do not change with its
-releases. :func:`choices` copies the state in, draws ``k`` floats, picks the values
+releases. :meth:`Table.choices` copies the state in, draws ``k`` floats, picks the values
 as ``random.choices`` picks them (``floor(u * n)``, or the first cumulative weight
 above ``u * total``) and copies the advanced state back, so the ``Random`` goes on
 exactly as if ``random.choices`` had run.

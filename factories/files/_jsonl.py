@@ -22,8 +22,8 @@ def encode(records: Sequence[Mapping[str, str]], first: bool) -> bytes:
     """
     if not records:
         return b""
-    keys = list(records[0])
-    if not keys:
+    first_key = next(iter(records[0]), None)
+    if first_key is None:
         return _one_by_one(records)
     try:
         block = orjson.dumps(records if isinstance(records, list) else list(records))
@@ -34,7 +34,7 @@ def encode(records: Sequence[Mapping[str, str]], first: bool) -> bytes:
     # Inside a string every '"' is escaped, so '{"' never occurs there, and a closing
     # quote is never followed by the key's text: the pattern only matches between
     # records. The line count confirms it, else each record is encoded alone.
-    opening = b"{" + orjson.dumps(keys[0]) + b":"
+    opening = b"{" + orjson.dumps(first_key) + b":"
     lines = block[1:-1].replace(b"}," + opening, b"}\n" + opening) + b"\n"
     if lines.count(b"\n") != len(records):
         return _one_by_one(records)
