@@ -14,12 +14,15 @@ CLI's own words), calls the library and maps the outcome to an exit code:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TextIO
 
 from .errors import BookslotError
@@ -383,11 +386,7 @@ def _generate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     bulk.keep_block_buffers()
     progress = _Progress(count, sys.stderr) if _show_progress(count) else None
     blocks = bulk.encoded_blocks(
-        job,
-        count,
-        fmt.encode,
-        workers=args.workers,
-        on_block=progress.advance if progress else None,
+        job, count, fmt.encode, workers=args.workers, on_block=_on_block(args, progress)
     )
     try:
         files.write_blocks(args.output, fmt, blocks)
@@ -438,6 +437,19 @@ def _format_of(path: str, named: str | None) -> Any:
     from . import files
 
     return files.format_for(path, named or ("jsonl" if path == "-" else None), named_by="--format")
+
+
+def _on_block(args: argparse.Namespace, progress: _Progress | None) -> Callable[[int], None]:
+    """What to do after each block: stop on a Ctrl-C that was lost, show progress."""
+    interrupted: list[int] = args.interrupted
+
+    def after(records: int) -> None:
+        if interrupted:  # called before the file or the table is committed
+            raise KeyboardInterrupt
+        if progress:
+            progress.advance(records)
+
+    return after
 
 
 def _show_progress(count: int) -> bool:
@@ -569,7 +581,7 @@ def _generate_db(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
             table=args.table or db.TABLE,
             if_exists=if_exists,
             workers=args.workers,
-            on_block=progress.advance if progress else None,
+            on_block=_on_block(args, progress),
         )
     finally:
         if progress:
@@ -593,6 +605,40 @@ def _validate_db(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     return 0
 
 
+@contextlib.contextmanager
+def _noting_interrupts() -> Iterator[list[int]]:
+    """Raise KeyboardInterrupt on Ctrl-C as usual, and note that it came.
+
+    Python drops an exception raised in a ``__del__`` or a weakref callback (every
+    import runs one), so a Ctrl-C that lands there is lost and the run would go on to
+    replace the file. The note lets :func:`_on_block` raise it again before that.
+    """
+    noted: list[int] = []
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):  # a program's own Ctrl-C handling is its own
+        yield noted
+        return
+
+    def note(signum: int, frame: object) -> None:
+        noted.append(signum)
+        raise KeyboardInterrupt
+
+    def quiet(unraisable: Any, report: Callable[[Any], object] = sys.unraisablehook) -> None:
+        # The dropped Ctrl-C is noted: an "Exception ignored" traceback would be noise.
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            report(unraisable)
+
+    signal.signal(signal.SIGINT, note)
+    sys.unraisablehook, previous_hook = quiet, sys.unraisablehook
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        sys.unraisablehook = previous_hook
+
+
 def _quiet_stdout() -> None:
     # The reader is gone: point stdout at /dev/null, so that the interpreter's own
     # flush at exit does not report the broken pipe either.
@@ -611,14 +657,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     Args:
         argv: The arguments, without the program name (default ``sys.argv[1:]``).
     """
-    parser = _parser()
-    args, extra = parser.parse_known_args(argv)
-    command: argparse.ArgumentParser = args.parser
-    if extra:
-        command.error(f"unrecognized arguments: {' '.join(extra)}")
-    handler: Handler = args.handler
     try:
-        return handler(args, command)
+        # A Ctrl-C while the parser is built (it imports) ends like any other.
+        with _noting_interrupts() as interrupted:
+            parser = _parser()
+            args, extra = parser.parse_known_args(argv)
+            command: argparse.ArgumentParser = args.parser
+            if extra:
+                command.error(f"unrecognized arguments: {' '.join(extra)}")
+            args.interrupted = interrupted
+            handler: Handler = args.handler
+            return handler(args, command)
     except BrokenPipeError:  # ClosedPipeError, or a print() to a closed pipe
         _quiet_stdout()
         return 0

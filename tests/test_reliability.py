@@ -81,8 +81,7 @@ def cli(*args: str, timeout: float = 120, **options: Any) -> subprocess.Complete
         text=True,
         timeout=timeout,
         check=False,
-        env=cli_env(),
-        **options,
+        **{"env": cli_env(), **options},
     )
 
 
@@ -1225,6 +1224,72 @@ def test_ctrl_c_reaching_the_workers_alone_is_ignored(tmp_path: Path) -> None:
     assert signalled > 0
     assert (proc.returncode, err) == (0, "")
     assert sha256(path) == sha256(expected)
+
+
+# Where Python itself mishandles a Ctrl-C: a sitecustomize module (on PYTHONPATH) adds
+# an audit hook to the CLI's own process that fires as it reads its first worker block.
+_CTRL_C_AT_THE_FIRST_BLOCK = """
+import os, signal, sys
+
+PARENT = os.getpid()
+fired = []
+
+def hook(event, args):
+    if event == "open" and os.getpid() == PARENT and not fired:
+        if str(args[0]).endswith(".block") and args[1] == "r":
+            fired.append(True)
+            {action}
+
+sys.addaudithook(hook)
+"""
+
+_IN_A_DEL = """class Dropped:
+                def __del__(self):
+                    os.kill(os.getpid(), signal.SIGINT)
+                    for _ in range(100_000):  # its KeyboardInterrupt is raised here
+                        pass
+            Dropped()"""
+
+_IN_AN_EXEC = (
+    'exec("import os, signal\\nos.kill(os.getpid(), signal.SIGINT)\\n'
+    'for _ in range(100_000): pass")'
+)
+
+
+def _run_with_hook(
+    tmp_path: Path, action: str
+) -> tuple[subprocess.CompletedProcess[str], Path, bytes]:
+    path, old = _old_file(tmp_path)
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(_CTRL_C_AT_THE_FIRST_BLOCK.format(action=action))
+    done = cli(
+        *generate_args(path, 100_000, 2),
+        "--workers",
+        "2",
+        env={**cli_env(), "PYTHONPATH": str(hooks), "TMPDIR": str(tmp_path)},
+    )
+    return done, path, old
+
+
+def test_a_ctrl_c_python_drops_still_stops_the_run(tmp_path: Path) -> None:
+    # Python drops an exception raised in a __del__ or a weakref callback (every import
+    # runs one): a Ctrl-C landing there used to be lost, and the run went on to replace
+    # the file and exit 0.
+    done, path, old = _run_with_hook(tmp_path, _IN_A_DEL)
+    assert (done.returncode, done.stderr) == (130, "error: interrupted; no file was changed\n")
+    assert path.read_bytes() == old
+    assert leftovers(tmp_path) == []
+
+
+def test_a_ctrl_c_through_an_exec_still_exits_130(tmp_path: Path) -> None:
+    # A KeyboardInterrupt that left an exec() of a string (dataclasses and namedtuples
+    # are made so, during imports) made `python -m` end by SIGINT (-2) once main() had
+    # caught it and returned 130. CI caught it at the start of a run.
+    done, path, old = _run_with_hook(tmp_path, _IN_AN_EXEC)
+    assert (done.returncode, done.stderr) == (130, "error: interrupted; no file was changed\n")
+    assert path.read_bytes() == old
+    assert leftovers(tmp_path) == []
 
 
 def test_ctrl_c_just_as_the_temporary_file_is_made(
