@@ -625,14 +625,15 @@ def _noting_interrupts() -> Iterator[list[int]]:
         noted.append(signum)
         raise KeyboardInterrupt
 
-    def quiet(unraisable: Any, report: Callable[[Any], object] = sys.unraisablehook) -> None:
+    def quiet(unraisable: Any) -> None:
         # The dropped Ctrl-C is noted: an "Exception ignored" traceback would be noise.
         if not isinstance(unraisable.exc_value, KeyboardInterrupt):
-            report(unraisable)
+            previous_hook(unraisable)
 
-    signal.signal(signal.SIGINT, note)
-    sys.unraisablehook, previous_hook = quiet, sys.unraisablehook
-    try:
+    previous_hook = sys.unraisablehook
+    try:  # a Ctrl-C right after the swap still finds both put back
+        signal.signal(signal.SIGINT, note)
+        sys.unraisablehook = quiet
         yield noted
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
