@@ -23,6 +23,8 @@ import math
 import os
 import re
 import signal
+import subprocess
+import sys
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -757,6 +759,19 @@ def time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def loaded_by(modules: str, packages: set[str]) -> list[str]:
+    """Which of ``packages`` a fresh interpreter loads by importing ``modules`` (a, b)."""
+    code = (
+        f"import json, sys, {modules}; "
+        f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {packages!r})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    result: list[str] = json.loads(done.stdout)
+    return result
 
 
 def leftovers(folder: Path) -> list[str]:

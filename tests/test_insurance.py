@@ -32,7 +32,7 @@ from bookslot_factories.files import load, save
 from bookslot_factories.insurance import Insurance, InsuranceFactory
 from bookslot_factories.intake import PatientIntakeFactory
 from bookslot_factories.record_rules import validate_insurance
-from oracles import born_on, chi_square, years_old
+from oracles import born_on, chi_square, loaded_by, years_old
 
 AS_OF = date(2026, 6, 15)
 PLANS = ("HMO", "PPO", "EPO", "POS", "Medicare Advantage", "Medicaid managed care")
@@ -384,15 +384,8 @@ def test_fixtures_are_seeded_per_test(pytester: pytest.Pytester) -> None:
 
 
 def test_intake_package_import_stays_light() -> None:
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, bookslot_factories.intake, bookslot_factories.insurance; "
-        "print(sorted(m for m in ('yaml', 'zipcodes', 'pytest') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    modules = "bookslot_factories.intake, bookslot_factories.insurance"
+    assert loaded_by(modules, {"yaml", "zipcodes", "pytest"}) == []
     assert bookslot_factories  # the package itself is imported above too
 
 

@@ -23,6 +23,7 @@ import pytest
 import yaml
 from bookslot_factories import BookslotPayloadFactory, config, seeding
 from bookslot_factories import plugin as bookslot_plugin
+from oracles import loaded_by
 
 AS_OF = "2030-06-15"
 SEED = 7
@@ -344,11 +345,7 @@ def test_the_plugin_defines_no_faker_fixtures() -> None:
 
 
 def test_importing_the_plugin_does_not_load_the_zip_data_set() -> None:
-    code = "import sys, bookslot_factories.plugin; print(sorted(m for m in sys.modules if 'zipcodes' in m))"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "[]"
+    assert loaded_by("bookslot_factories.plugin", {"zipcodes"}) == []
 
 
 # --- header and replay line ----------------------------------------------------------

@@ -18,6 +18,7 @@ import factory.random
 import faker.generator
 import pytest
 from bookslot_factories import BookslotPayloadFactory, VariantError, seeding
+from oracles import loaded_by
 
 AS_OF = date(2026, 6, 15)
 # A mix of every variant, so a difference anywhere in the stream shows.
@@ -336,9 +337,5 @@ def test_factories_loaded_late_give_the_same_data_as_loaded_early() -> None:
 
 
 def test_the_bulk_engine_and_the_cli_do_not_load_factory_boy() -> None:
-    code = (
-        "import sys, bookslot_factories.bulk, bookslot_factories.cli, bookslot_factories.files; "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'factory', 'sqlalchemy'}))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    modules = "bookslot_factories.bulk, bookslot_factories.cli, bookslot_factories.files"
+    assert loaded_by(modules, {"factory", "sqlalchemy"}) == []
