@@ -13,8 +13,6 @@ from pathlib import Path
 import pytest
 from bookslot_factories import tables, vector
 
-pytest.importorskip("numpy")  # a dependency: CI always has it
-
 NAMES = tables.first_names()
 
 
