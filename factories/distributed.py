@@ -30,6 +30,7 @@ from typing import Any
 from . import bulk, files
 from .errors import BookslotError, DataFileError
 from .variants import check_count, check_workers
+from .workers import interrupts_held
 
 __all__ = ["CONNECT_TIMEOUT", "PART_PATTERN", "dask_bag", "dask_setup", "part_name", "write_parts"]
 
@@ -225,7 +226,7 @@ def _scheduler(scheduler: str, workers: int, timeout: float) -> Iterator[Run]:
     dist: Any = imported
     if scheduler == "local":
         check_workers(workers)
-        with bulk.interrupts_held():
+        with interrupts_held():
             cluster = dist.LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,

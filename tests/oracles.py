@@ -834,3 +834,32 @@ def postgres_base() -> str:
             )
         pytest.skip(f"no PostgreSQL server ({PG_ENV} unset; .ci/with-postgres.sh starts one)")
     return base
+
+
+# --- processes, read from /proc ------------------------------------------------------
+
+
+def _stat_fields(pid: int | str) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name is in parentheses and may hold spaces: split after it.
+    return text[text.rindex(")") + 2 :].split()
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid``, read from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat_fields(entry)
+            if fields and int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != "Z"

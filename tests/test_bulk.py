@@ -104,6 +104,56 @@ def test_same_bytes_with_one_two_and_three_workers() -> None:
     assert outputs[1].count(b"\n") == count
 
 
+def _written() -> int:
+    """Bytes this thread has written so far, by the kernel's count (Linux).
+
+    The thread's, not the process's: the process's count takes in its children's.
+    """
+    with open("/proc/thread-self/io") as io:
+        return next(int(line.split()[1]) for line in io if line.startswith("wchar:"))
+
+
+def _failed(exc: OSError) -> Exception:
+    return RuntimeError(f"write failed: {exc.strerror}")
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_blocks_written_into_a_file_are_the_blocks_iterated(tmp_path: Path, workers: int) -> None:
+    job = bulk.Job.make(2026, as_of=AS_OF, dynamic_phone=True)
+    count = 6 * bulk.BLOCK_SIZE + 7
+    expected = b"".join(bulk.encoded_blocks(job, count, _jsonl))
+    path = tmp_path / "out.jsonl"
+    with path.open("wb") as file:
+        file.write(b"before\n")
+        file.flush()
+        before = _written()
+        blocks = bulk.encoded_blocks(job, count, _jsonl, workers=workers)
+        assert blocks.write_into(file, _failed) is True
+        file.flush()
+        here = _written() - before
+        file.write(b"after\n")
+    assert path.read_bytes() == b"before\n" + expected + b"after\n"
+    # The workers wrote their blocks themselves: this process wrote only its share.
+    assert here <= len(expected) * (1 if workers == 1 else 0.8)
+    assert here >= len(expected) * (1 if workers == 1 else 0.05)
+
+
+def test_a_failed_write_into_a_file_raises_what_the_caller_asked() -> None:
+    job = bulk.Job.make(1, as_of=AS_OF)
+    for workers in (1, 2):
+        blocks = bulk.encoded_blocks(job, 3 * bulk.BLOCK_SIZE, _jsonl, workers=workers)
+        with open("/dev/full", "wb") as full, pytest.raises(RuntimeError, match="No space left"):
+            blocks.write_into(full, _failed)
+
+
+def test_blocks_are_written_or_iterated_not_both(tmp_path: Path) -> None:
+    blocks = bulk.encoded_blocks(bulk.Job.make(1), 2 * bulk.BLOCK_SIZE, _jsonl, workers=2)
+    next(blocks)
+    with (tmp_path / "x").open("wb") as file, pytest.raises(RuntimeError, match="iterated"):
+        blocks.write_into(file, _failed)
+    blocks.close()
+
+
 def test_different_seeds_differ_and_same_seed_repeats() -> None:
     assert bulk.block(1, 0, count=50) != bulk.block(2, 0, count=50)
     assert bulk.block(1, 0, count=50, as_of=AS_OF) == bulk.block(1, 0, count=50, as_of=AS_OF)
@@ -290,7 +340,7 @@ def test_worker_blocks_cross_in_files_that_are_gone_after_the_run(
 # worker has threads of its own that would take it while the main thread holds it).
 _HOLD_UNDER_FIRE = """
 import os, signal, sys, threading, time
-from bookslot_factories import bulk
+from bookslot_factories.workers import interrupts_held
 
 armed, stop = [False], threading.Event()
 
@@ -316,7 +366,7 @@ while time.monotonic() < deadline:
             left_held += 1
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         armed[0] = True
-        with bulk.interrupts_held():
+        with interrupts_held():
             pass
         armed[0] = False
     except KeyboardInterrupt:

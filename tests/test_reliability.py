@@ -12,12 +12,14 @@ The property-based half is ``test_fuzz.py``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -54,9 +56,11 @@ from oracles import (
     YAML_LOADERS,
     Boom,
     Hang,
+    children,
     default_config,  # noqa: F401  (an autouse fixture)
     laughs,
     leftovers,
+    running,
     time_limit,
 )
 
@@ -92,32 +96,6 @@ def assert_one_error_line(stderr: str, *phrases: str) -> None:
     assert stderr.count("\n") == 1, stderr
     for phrase in phrases:
         assert phrase in stderr, stderr
-
-
-def _stat_fields(pid: int | str) -> list[str] | None:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name is in parentheses and may hold spaces: split after it.
-    return text[text.rindex(")") + 2 :].split()
-
-
-def children(pid: int) -> list[int]:
-    """The live child processes of ``pid``, read from /proc."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            fields = _stat_fields(entry)
-            if fields and int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry))
-    return found
-
-
-def running(pid: int) -> bool:
-    """Whether a process exists and is not a zombie."""
-    fields = _stat_fields(pid)
-    return fields is not None and fields[0] != "Z"
 
 
 def sha256(path: Path) -> str:
@@ -1227,18 +1205,28 @@ def test_ctrl_c_reaching_the_workers_alone_is_ignored(tmp_path: Path) -> None:
 
 
 # Where Python itself mishandles a Ctrl-C: a sitecustomize module (on PYTHONPATH) adds
-# an audit hook to the CLI's own process that fires as it reads its first worker block.
+# an audit hook to the CLI's own process that fires as it writes its first block.
 _CTRL_C_AT_THE_FIRST_BLOCK = """
 import os, signal, sys
 
 PARENT = os.getpid()
-fired = []
 
 def hook(event, args):
-    if event == "open" and os.getpid() == PARENT and not fired:
-        if str(args[0]).endswith(".block") and args[1] == "r":
+    # Once the module has run, its write_all is wrapped: the action comes as the
+    # parent writes its first block, in the middle of the run.
+    workers = sys.modules.get("bookslot_factories.workers")
+    write_all = getattr(workers, "write_all", None)
+    if write_all is None or hasattr(write_all, "hooked"):
+        return
+
+    def first_write(fd, data, fired=[]):
+        if os.getpid() == PARENT and not fired:
             fired.append(True)
             {action}
+        write_all(fd, data)
+
+    first_write.hooked = True
+    workers.write_all = first_write
 
 sys.addaudithook(hook)
 """
@@ -1608,25 +1596,59 @@ def test_iter_load_of_a_million_records_keeps_memory_flat(tmp_path: Path) -> Non
 
 
 def test_a_full_temporary_folder_for_worker_blocks_is_one_error(tmp_path: Path) -> None:
-    # The other workers hand their blocks over in TMPDIR: when it fills up, the run
-    # stops with one line naming it, and leaves the old file and no block behind.
+    # For a table, the other workers hand their blocks over in TMPDIR (into a file they
+    # write their blocks themselves): when it fills up, the run stops with one line
+    # naming it, and leaves the old table and no block behind.
     if not private_mounts():
         if os.environ.get("CI"):
             pytest.fail("CI is set but a tmpfs cannot be mounted here (unshare, CAP_SYS_ADMIN)")
         pytest.skip("mounting a small tmpfs needs CAP_SYS_ADMIN (CI has it)")
-    path, old = _old_file(tmp_path)
+    db = tmp_path / "x.db"
+    assert main(["generate", "--db", f"sqlite:///{db}", "-n", "1000", "--seed", "9"]) == 0
+    old = _table_rows(db)
     mount, err = tmp_path / "mnt", tmp_path / "err.txt"
     mount.mkdir()
     script = (
         'set -e; mount -t tmpfs -o size=2m tmpfs "$1"\n'
-        'TMPDIR="$1" "$PYTHON" -m bookslot_factories generate -o "$2" -n 100000 --seed 5 '
-        '--workers 2 2>"$3" && exit 99\n'
+        # SQLite keeps its own temporary files in SQLITE_TMPDIR, else in TMPDIR.
+        'SQLITE_TMPDIR="$4" TMPDIR="$1" "$PYTHON" -m bookslot_factories generate '
+        '--db "sqlite:///$2" -n 100000 '
+        '--seed 5 --if-exists replace --workers 2 2>"$3" && exit 99\n'
         'ls -A "$1"\n'
     )
-    done = in_private_mount(script, str(mount), str(path), str(err))
+    done = in_private_mount(script, str(mount), str(db), str(err), str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == []  # no block left in the temporary folder
     assert_one_error_line(err.read_text(), "cannot hand the workers' blocks over")
     assert "No space left on device; set TMPDIR" in err.read_text()
-    assert path.read_bytes() == old
-    assert leftovers(tmp_path) == []
+    assert _table_rows(db) == old
+
+
+def _table_rows(db: Path) -> list[tuple[str, ...]]:
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        return connection.execute("SELECT * FROM bookslot_payloads").fetchall()
+
+
+def test_a_full_folder_under_workers_writing_a_file_is_one_error(tmp_path: Path) -> None:
+    # Into a file, each worker writes its own blocks: whichever meets the full disk,
+    # the run stops with one line naming the file, and the old file stays.
+    if not private_mounts():
+        if os.environ.get("CI"):
+            pytest.fail("CI is set but a tmpfs cannot be mounted here (unshare, CAP_SYS_ADMIN)")
+        pytest.skip("mounting a small tmpfs needs CAP_SYS_ADMIN (CI has it)")
+    mount, err = tmp_path / "mnt", tmp_path / "err.txt"
+    mount.mkdir()
+    script = (
+        'set -e; mount -t tmpfs -o size=8m tmpfs "$1"\n'
+        '"$PYTHON" -m bookslot_factories generate -o "$1/x.jsonl" -n 1000 --seed 9\n'
+        'sha256sum "$1/x.jsonl"\n'
+        '"$PYTHON" -m bookslot_factories generate -o "$1/x.jsonl" -n 100000 --seed 5 '
+        '--workers 2 2>"$2" && exit 99\n'
+        'sha256sum "$1/x.jsonl"; ls -A "$1"\n'
+    )
+    done = in_private_mount(script, str(mount), str(err))
+    assert done.returncode == 0, done.stderr
+    before, after, *listing = done.stdout.splitlines()
+    assert before.split()[0] == after.split()[0]  # the old file, unchanged
+    assert listing == ["x.jsonl"]  # and no temporary file
+    assert_one_error_line(err.read_text(), "x.jsonl: cannot write: No space left on device")

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from types import MappingProxyType
-from typing import IO, Any, TypeAlias
+from typing import IO, Any, Protocol, TypeAlias, runtime_checkable
 
 from ..errors import ClosedPipeError, DataFileError
 
-__all__ = ["NO_LINES", "Raw", "Records", "StrPath", "io_error", "path_name", "text_lines"]
+__all__ = [
+    "NO_LINES",
+    "Raw",
+    "Records",
+    "StrPath",
+    "WritesItself",
+    "io_error",
+    "path_name",
+    "text_lines",
+]
 
 StrPath: TypeAlias = "str | os.PathLike[str]"
 
@@ -18,6 +27,25 @@ StrPath: TypeAlias = "str | os.PathLike[str]"
 Raw: TypeAlias = "tuple[int, int | None, dict[Any, Any], Mapping[str, int]]"
 Records: TypeAlias = "Generator[Raw, None, None]"
 NO_LINES: Mapping[str, int] = MappingProxyType({})
+
+
+@runtime_checkable
+class WritesItself(Protocol):
+    """Chunks of a file that can also write themselves to it, faster than one by one.
+
+    The bulk engine's blocks are: with workers, each process writes its own blocks
+    to the file's descriptor in turn, instead of sending them to this one.
+    """
+
+    def __iter__(self) -> Iterator[bytes]: ...
+
+    def write_into(self, file: IO[bytes], failed: Callable[[OSError], Exception]) -> bool:
+        """Write every chunk to ``file`` in order; return whether any record was.
+
+        A failed write raises ``failed(its OSError)``; the chunks' own exceptions
+        (an ``OSError`` too) propagate unchanged.
+        """
+        ...
 
 
 def path_name(path: StrPath) -> str:

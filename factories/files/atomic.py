@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from ..errors import DataFileError
-from ._io import StrPath, io_error, path_name
+from ._io import StrPath, WritesItself, io_error, path_name
 
 __all__ = ["replacing_folder", "write_atomic"]
 
@@ -63,6 +63,13 @@ def _check_folder(name: str, folder: str) -> None:
 
 def _pump(chunks: Iterable[bytes], file: IO[bytes], name: str) -> None:
     """Write the chunks; the iterator's own exceptions pass through unchanged."""
+    if isinstance(chunks, WritesItself):
+        chunks.write_into(file, lambda exc: io_error(name, "write", exc))
+        try:
+            file.flush()
+        except OSError as exc:
+            raise io_error(name, "write", exc) from None
+        return
     write = file.write
     for chunk in chunks:
         try:

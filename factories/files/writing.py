@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import chain
-from typing import Any
+from typing import IO, Any
 
 from ..errors import DataFileError, excerpt
 from ..kinds import KINDS, Kind, kind_named
 from ..model import BLOCK_SIZE, FIELDS
 from . import nested
-from ._io import StrPath, path_name
+from ._io import StrPath, WritesItself, path_name
 from .atomic import write_atomic
 from .formats import Format, format_for
 
@@ -40,16 +40,49 @@ def write_blocks(
 
 
 def framed(fmt: Format, fields: Sequence[str], blocks: Iterable[bytes]) -> Iterator[bytes]:
-    """Yield the format's framing around encoded blocks: the bytes of a whole file."""
+    """The format's framing around encoded blocks: the bytes of a whole file.
+
+    Blocks that write themselves (:class:`WritesItself`) still do, framed.
+    """
     if fmt.frame is not None:  # a binary format with a footer frames its own blocks
-        yield from fmt.frame(fields, blocks)
-        return
+        return fmt.frame(fields, blocks)
+    if isinstance(blocks, WritesItself):
+        return _Framed(fmt, fields, blocks)
+    return _framed(fmt, fields, blocks)
+
+
+def _framed(fmt: Format, fields: Sequence[str], blocks: Iterable[bytes]) -> Iterator[bytes]:
     yield fmt.begin(fields)
     any_records = False
     for data in blocks:
         any_records = any_records or bool(data)
         yield data
     yield fmt.end(any_records)
+
+
+class _Framed(Iterator[bytes]):
+    """Framing around blocks that write themselves: they go on doing so."""
+
+    def __init__(self, fmt: Format, fields: Sequence[str], blocks: WritesItself) -> None:
+        self.fmt, self.fields, self.blocks = fmt, fields, blocks
+        self.chunks: Iterator[bytes] | None = None
+
+    def __next__(self) -> bytes:
+        if self.chunks is None:
+            self.chunks = _framed(self.fmt, self.fields, self.blocks)
+        return next(self.chunks)
+
+    def write_into(self, file: IO[bytes], failed: Callable[[OSError], Exception]) -> bool:
+        try:
+            file.write(self.fmt.begin(self.fields))
+        except OSError as exc:
+            raise failed(exc) from None
+        any_records = self.blocks.write_into(file, failed)
+        try:
+            file.write(self.fmt.end(any_records))
+        except OSError as exc:
+            raise failed(exc) from None
+        return any_records
 
 
 def _checked_blocks(
