@@ -47,16 +47,35 @@ def _no_worker_left() -> Iterator[None]:
     assert set(children(os.getpid())) <= before
 
 
+def _all_at_work(roll: Path, processes: int) -> Callable[[int], bytes]:
+    """A make whose first call in each process waits until every process has called it.
+
+    So every process makes (and writes) blocks, however late a worker starts.
+    """
+
+    def make(number: int) -> bytes:
+        with roll.open("a") as file:
+            file.write(f"{os.getpid()}\n")
+        deadline = time.monotonic() + 30
+        while len(set(roll.read_text().split())) < processes:
+            assert time.monotonic() < deadline, "a process never made a block"
+            time.sleep(0.001)
+        return _tagged(number)
+
+    return make
+
+
 @pytest.mark.parametrize("processes", [2, 3])
-@pytest.mark.parametrize("blocks", [2, 3, 40])
+@pytest.mark.parametrize("blocks", [3, 4, 40])
 def test_blocks_come_in_order_each_written_by_its_maker(
     tmp_path: Path, processes: int, blocks: int
 ) -> None:
     path = tmp_path / "out"
-    with _no_worker_left(), path.open("wb") as file:
+    make = _all_at_work(tmp_path / "roll", processes)
+    with _no_worker_left(), time_limit(60), path.open("wb") as file:
         file.write(b"head\n")
         file.flush()
-        write_in_turns(file.fileno(), blocks, _slowly_tagged, processes=processes)
+        write_in_turns(file.fileno(), blocks, make, processes=processes)
         file.write(b"tail\n")
     data = path.read_bytes()
     assert data.startswith(b"head\n")
@@ -64,8 +83,8 @@ def test_blocks_come_in_order_each_written_by_its_maker(
     body = data[len(b"head\n") : -len(b"tail\n")]
     assert body == b"".join(_tagged_by(n, pid) for n, pid in _makers(body))
     assert [n for n, _ in _makers(body)] == list(range(blocks))
-    if blocks == 40:  # every process made some: none of them only sent blocks here
-        assert len({pid for _, pid in _makers(body)}) == processes
+    # Every process made some (test_bulk checks that the makers wrote them too).
+    assert len({pid for _, pid in _makers(body)}) == processes
 
 
 def _makers(body: bytes) -> list[tuple[int, int]]:
@@ -112,22 +131,29 @@ def test_progress_comes_here_block_by_block_in_order(tmp_path: Path) -> None:
     assert seen == [(n, PARENT) for n in range(30)]
 
 
+def _made_here_slowly(number: int) -> bytes:
+    """Blocks this process makes take long: the worker, however late it starts, gets some."""
+    if os.getpid() == PARENT:
+        time.sleep(0.05)
+    return _tagged(number)
+
+
 def _fails_in_a_worker(number: int) -> bytes:
     if os.getpid() != PARENT and number >= 5:
         raise Boom(f"block {number}")
-    return _tagged(number)
+    return _made_here_slowly(number)
 
 
 def _raises_oserror(number: int) -> bytes:
     if os.getpid() != PARENT:
         raise OSError(errno.EIO, "the source is gone")
-    return _tagged(number)
+    return _made_here_slowly(number)
 
 
 def _killed_in_a_worker(number: int) -> bytes:
     if os.getpid() != PARENT and number >= 3:
         os.kill(os.getpid(), signal.SIGKILL)
-    return _tagged(number)
+    return _made_here_slowly(number)
 
 
 @pytest.mark.parametrize(
