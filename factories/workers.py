@@ -14,7 +14,6 @@ it would die mid-block: a broken pool's traceback, or a parent that waits for it
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 from collections import deque
@@ -52,6 +51,8 @@ class WriteError(Exception):
 
 def can_fork() -> bool:
     """Whether workers can be forked (sharing this process's tables and files)."""
+    import multiprocessing  # here: a one-process run never needs it
+
     return "fork" in multiprocessing.get_all_start_methods()
 
 
@@ -226,6 +227,8 @@ def write_in_turns(
             After any exception the other processes are stopped; what was written
             stays written.
     """
+    import multiprocessing
+
     context = multiprocessing.get_context("fork")
     turns = _Turns(context, blocks, processes)
     workers: list[tuple[Any, Any]] = []
@@ -255,18 +258,19 @@ def write_in_turns(
         check()
         for worker, receive in workers:
             worker.join()
-            if worker.exitcode != 0 or not receive.poll() or receive.recv() is not None:
-                raise _failure(workers)
+            sent = receive.recv() if worker.exitcode == 0 and receive.poll() else _failure(workers)
+            if sent is not None:
+                raise sent
     except BaseException:
         for worker, _ in workers:
             # At once, even in the middle of a write: the caller throws the output away.
             worker.kill()
-        for worker, receive in workers:
+        for worker, _ in workers:
             worker.join()
-            receive.close()
         raise
-    for _, receive in workers:
-        receive.close()
+    finally:
+        for _, receive in workers:
+            receive.close()
 
 
 def _failure(workers: list[tuple[Any, Any]]) -> BaseException:

@@ -73,15 +73,15 @@ class _Framed(Iterator[bytes]):
         return next(self.chunks)
 
     def write_into(self, file: IO[bytes], failed: Callable[[OSError], Exception]) -> bool:
-        try:
-            file.write(self.fmt.begin(self.fields))
-        except OSError as exc:
-            raise failed(exc) from None
+        def put(data: bytes) -> None:
+            try:
+                file.write(data)
+            except OSError as exc:
+                raise failed(exc) from None
+
+        put(self.fmt.begin(self.fields))
         any_records = self.blocks.write_into(file, failed)
-        try:
-            file.write(self.fmt.end(any_records))
-        except OSError as exc:
-            raise failed(exc) from None
+        put(self.fmt.end(any_records))
         return any_records
 
 
