@@ -1134,7 +1134,7 @@ def _interrupt(tmp_path: Path, workers: int, after_bytes: int) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        # Its temporary folder of worker blocks goes here too, so leftovers() sees it.
+        # A temporary folder of worker blocks, were one made, would go here too.
         env={**cli_env(), "TMPDIR": str(tmp_path)},
         start_new_session=True,  # its own process group, as in a terminal
     )

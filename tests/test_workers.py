@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from bookslot_factories.errors import BookslotError
 from bookslot_factories.workers import WriteError, write_in_turns
-from oracles import Boom, children, running, time_limit
+from oracles import Boom, children, loaded_by, running, time_limit
 
 PARENT = os.getpid()
 
@@ -243,3 +243,9 @@ def test_workers_stop_when_the_parent_is_killed(tmp_path: Path) -> None:
     while running(worker) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not running(worker), "a worker outlived its parent"
+
+
+def test_a_one_process_run_does_not_import_multiprocessing() -> None:
+    # The bulk engine, the CLI and the files layer load it only when workers start.
+    modules = "bookslot_factories.bulk, bookslot_factories.cli, bookslot_factories.files"
+    assert loaded_by(modules, {"multiprocessing"}) == []
